@@ -1,0 +1,619 @@
+"""The values every layer shares: resources, live runs, identities and plans.
+
+Everything here is a frozen dataclass or a `StrEnum`, so values compare equal in asserts, hash,
+and can never be half-updated. This module does no I/O: no clock, no environment, no network.
+Identity (addresses, spec hashes, natural keys, ownership labels) is computed here and nowhere
+else, because a second definition of identity is how duplicates get made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TypeAlias, assert_never
+
+JSON: TypeAlias = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
+JSONObject: TypeAlias = dict[str, JSON]
+Labels: TypeAlias = tuple[tuple[str, str], ...]
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+WORKSPACE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+LABEL_PREFIX = "reconciler."
+LABEL_WORKSPACE = "reconciler.workspace"
+LABEL_ADDRESS = "reconciler.address"
+LABEL_SPEC_HASH = "reconciler.spec-hash"
+LABEL_REQUEST_ID = "reconciler.request-id"
+LABEL_PROTECT = "reconciler.protect"
+LABEL_FIELDS = "reconciler.fields"
+
+
+class Vendor(StrEnum):
+    """A vendor whose eval runs reconciler manages."""
+
+    BLAND = "bland"
+    ADALINE = "adaline"
+    ARIZE = "arize"
+
+    @property
+    def display_name(self) -> str:
+        """Return the vendor's name as people write it."""
+        match self:
+            case Vendor.BLAND:
+                return "Bland"
+            case Vendor.ADALINE:
+                return "Adaline"
+            case Vendor.ARIZE:
+                return "Arize"
+            case _:
+                assert_never(self)
+
+
+class Kind(StrEnum):
+    """A manifest document kind; each kind belongs to one vendor."""
+
+    BLAND_EVAL_RUN = "BlandEvalRun"
+    ADALINE_EVALUATION = "AdalineEvaluation"
+    ARIZE_TASK_RUN = "ArizeTaskRun"
+
+    @property
+    def vendor(self) -> Vendor:
+        """Return the vendor that runs resources of this kind."""
+        match self:
+            case Kind.BLAND_EVAL_RUN:
+                return Vendor.BLAND
+            case Kind.ADALINE_EVALUATION:
+                return Vendor.ADALINE
+            case Kind.ARIZE_TASK_RUN:
+                return Vendor.ARIZE
+            case _:
+                assert_never(self)
+
+
+class IdentityMode(StrEnum):
+    """How a vendor's runs are tied to resources (DESIGN.md "Identity and ownership")."""
+
+    LABELS = "labels"
+    NATURAL_KEY = "natural_key"
+
+
+def identity_mode(vendor: Vendor) -> IdentityMode:
+    """Return how runs of `vendor` are identified: by our labels or by a natural key."""
+    match vendor:
+        case Vendor.BLAND:
+            return IdentityMode.LABELS
+        case Vendor.ADALINE | Vendor.ARIZE:
+            return IdentityMode.NATURAL_KEY
+        case _:
+            assert_never(vendor)
+
+
+class RunPhase(StrEnum):
+    """What a vendor status means for reconciliation, whatever the vendor calls it."""
+
+    ACTIVE = "active"  # pending, queued, running: may still be cancelled
+    SUCCEEDED = "succeeded"  # complete, partial, completed: satisfies its resource
+    FAILED = "failed"  # an attempt that counts towards max_attempts
+    CANCELLED = "cancelled"  # cancelled or cancelling: an attempt, never cancelled again
+    UNKNOWN = "unknown"  # a status no vendor page documents: never cancelled, never re-created
+
+    @classmethod
+    def from_status(cls, status: str) -> RunPhase:
+        """Map any vendor's run status (any case) to its phase."""
+        match status.strip().lower():
+            case "pending" | "queued" | "running":
+                return cls.ACTIVE
+            case "complete" | "completed" | "partial":
+                return cls.SUCCEEDED
+            case "failed":
+                return cls.FAILED
+            case "cancelled" | "canceled" | "cancelling" | "canceling":
+                return cls.CANCELLED
+            case _:
+                return cls.UNKNOWN
+
+    @property
+    def satisfies(self) -> bool:
+        """Say whether a run in this phase satisfies its resource (rule 1)."""
+        return self in (RunPhase.ACTIVE, RunPhase.SUCCEEDED, RunPhase.UNKNOWN)
+
+    @property
+    def is_attempt_lost(self) -> bool:
+        """Say whether a run in this phase counts towards `max_attempts` (rule 2)."""
+        return self in (RunPhase.FAILED, RunPhase.CANCELLED)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Address:
+    """`<kind>/<name>`: the stable identity of a resource across commits."""
+
+    kind: Kind
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        """Parse `Kind/name`; raise ValueError naming what is wrong."""
+        kind_text, sep, name = text.partition("/")
+        if not sep:
+            raise ValueError(f"address {text!r} is not of the form <kind>/<name>")
+        try:
+            kind = Kind(kind_text)
+        except ValueError:
+            kinds = ", ".join(k.value for k in Kind)
+            raise ValueError(f"address {text!r} has unknown kind (one of {kinds})") from None
+        if not NAME_PATTERN.match(name):
+            raise ValueError(f"address {text!r} has an invalid name")
+        return cls(kind, name)
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}/{self.name}"
+
+
+def canonical_json(value: JSON | Mapping[str, JSON]) -> str:
+    """Serialise `value` canonically: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def format_instant(moment: datetime) -> str:
+    """Format an aware datetime as a UTC RFC 3339 instant with milliseconds."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp into an aware UTC datetime; raise ValueError if it isn't."""
+    value = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no time zone")
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class NaturalKey:
+    """The identity of a run at a vendor that stores no labels (Adaline, Arize).
+
+    Built only through the classmethods below, by the manifest (from a spec) and by the
+    providers (from an API object) alike, so both sides always agree on the key.
+    """
+
+    kind: Kind
+    parts: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def adaline(cls, *, prompt_id: str, evaluator_id: str, dataset_id: str) -> NaturalKey:
+        """Key an Adaline evaluation: prompt, evaluator and dataset."""
+        return cls(
+            Kind.ADALINE_EVALUATION,
+            (("promptId", prompt_id), ("evaluatorId", evaluator_id), ("datasetId", dataset_id)),
+        )
+
+    @classmethod
+    def arize_window(cls, *, task_id: str, start: datetime, end: datetime) -> NaturalKey:
+        """Key an Arize evaluation-task run: task and data window (UTC, milliseconds)."""
+        return cls(
+            Kind.ARIZE_TASK_RUN,
+            (
+                ("task_id", task_id),
+                ("data_start_time", format_instant(start)),
+                ("data_end_time", format_instant(end)),
+            ),
+        )
+
+    @classmethod
+    def arize_experiment(cls, *, task_id: str, experiment_name: str) -> NaturalKey:
+        """Key an Arize RUN_EXPERIMENT run: task and experiment name."""
+        return cls(
+            Kind.ARIZE_TASK_RUN, (("task_id", task_id), ("experiment_name", experiment_name))
+        )
+
+    @property
+    def container(self) -> str:
+        """Return the id of the object the runs are listed under (prompt or task)."""
+        return self.parts[0][1]
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.parts)
+
+
+def natural_key_of(kind: Kind, spec: Mapping[str, JSON]) -> NaturalKey | None:
+    """Return the natural key a resource's spec declares, or None for labelled vendors.
+
+    Raise ValueError when the spec lacks what the key needs (the schema prevents that).
+    """
+    match kind:
+        case Kind.BLAND_EVAL_RUN:
+            return None
+        case Kind.ADALINE_EVALUATION:
+            return NaturalKey.adaline(
+                prompt_id=_text(spec, "promptId"),
+                evaluator_id=_text(spec, "evaluatorId"),
+                dataset_id=_text(spec, "datasetId"),
+            )
+        case Kind.ARIZE_TASK_RUN:
+            task_id = _text(spec, "task_id")
+            if "experiment_name" in spec:
+                return NaturalKey.arize_experiment(
+                    task_id=task_id, experiment_name=_text(spec, "experiment_name")
+                )
+            return NaturalKey.arize_window(
+                task_id=task_id,
+                start=parse_instant(_text(spec, "data_start_time")),
+                end=parse_instant(_text(spec, "data_end_time")),
+            )
+        case _:
+            assert_never(kind)
+
+
+def _text(spec: Mapping[str, JSON], key: str) -> str:
+    value = spec.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"spec.{key} must be a string")
+    return value
+
+
+def bland_adopt_key(
+    *,
+    call_ids: Iterable[str],
+    eval_agent_ids: Iterable[str],
+    run_mode: str | None,
+    workbench_setup_version_id: str | None,
+) -> str:
+    """Fingerprint what an unlabelled Bland run visibly evaluates, for `adopt: true`.
+
+    Calls and agents are compared as sets, because Bland de-duplicates calls and the run
+    object echoes agents in roster order with versions filled in.
+    """
+    calls: list[JSON] = list(sorted(set(call_ids)))
+    agents: list[JSON] = list(sorted(set(eval_agent_ids)))
+    return _digest(
+        canonical_json(
+            {
+                "call_ids": calls,
+                "eval_agent_ids": agents,
+                "run_mode": (run_mode or "text").lower(),
+                "workbench_setup_version_id": workbench_setup_version_id,
+            }
+        )
+    )
+
+
+def adopt_key_of(kind: Kind, spec: Mapping[str, JSON]) -> str | None:
+    """Return the adopt fingerprint of a spec (Bland only; natural keys serve the others)."""
+    if kind is not Kind.BLAND_EVAL_RUN:
+        return None
+    calls = spec.get("call_ids")
+    agents = spec.get("attached_agents")
+    setup_version = spec.get("workbench_setup_version_id")
+    mode = spec.get("run_mode")
+    agent_ids: list[str] = []
+    for agent in agents if isinstance(agents, list) else []:
+        if isinstance(agent, dict):
+            agent_id = agent.get("eval_agent_id")
+            if isinstance(agent_id, str):
+                agent_ids.append(agent_id)
+    return bland_adopt_key(
+        call_ids=[c for c in calls if isinstance(c, str)] if isinstance(calls, list) else [],
+        eval_agent_ids=agent_ids,
+        run_mode=mode if isinstance(mode, str) else None,
+        workbench_setup_version_id=setup_version if isinstance(setup_version, str) else None,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lifecycle:
+    """How reconciler treats the runs of one resource (all optional in the manifest)."""
+
+    protect: bool = False
+    adopt: bool = False
+    max_attempts: int = 3
+    triggers: tuple[tuple[str, str], ...] = ()  # name -> canonical JSON of the value
+    rerun_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Threshold:
+    """One gate on a run's result; exactly one of metric or path is set."""
+
+    metric: str | None = None
+    path: str | None = None
+    min: float | None = None
+    max: float | None = None
+    equals: str | int | float | bool | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, order=True)
+class SourceLocation:
+    """Where a document starts: the manifest file and line."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def spec_hash_of(spec: Mapping[str, JSON], triggers: tuple[tuple[str, str], ...]) -> str:
+    """Hash every field sent to the vendor (minus our labels) plus `lifecycle.triggers`."""
+    body = {k: v for k, v in spec.items() if k != "metadata"}
+    metadata = spec.get("metadata")
+    if isinstance(metadata, dict):
+        user_metadata = {k: v for k, v in metadata.items() if not k.startswith(LABEL_PREFIX)}
+        if user_metadata:
+            body["metadata"] = user_metadata
+    payload = {"spec": body, "triggers": {k: json.loads(v) for k, v in triggers}}
+    return _digest(canonical_json(payload))
+
+
+def field_hashes_of(
+    spec: Mapping[str, JSON], triggers: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """Hash each top-level spec field and each trigger, to name what a replace changes."""
+    items = [(k, _digest(canonical_json(v))[:8]) for k, v in spec.items() if k != "metadata"]
+    items += [(f"lifecycle.triggers.{k}", _digest(v)[:8]) for k, v in triggers]
+    return tuple(sorted(items))
+
+
+def encode_field_hashes(hashes: tuple[tuple[str, str], ...]) -> str:
+    """Encode field hashes as the `reconciler.fields` label value."""
+    return ",".join(f"{k}={v}" for k, v in hashes)
+
+
+def decode_field_hashes(text: str | None) -> tuple[tuple[str, str], ...] | None:
+    """Decode a `reconciler.fields` label; None when absent or unreadable."""
+    if not text:
+        return None
+    pairs: list[tuple[str, str]] = []
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            return None
+        pairs.append((key, value))
+    return tuple(sorted(pairs))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resource:
+    """One declared eval run: a validated manifest document."""
+
+    address: Address
+    spec_json: str  # canonical JSON of the vendor create body (plus promptId / task_id)
+    spec_hash: str
+    lifecycle: Lifecycle
+    thresholds: tuple[Threshold, ...]
+    source: SourceLocation
+    natural_key: NaturalKey | None
+    adopt_key: str | None
+    field_hashes: tuple[tuple[str, str], ...]
+    sensitive_paths: frozenset[str] = frozenset()  # spec paths whose values came from ${ENV}
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        address: Address,
+        spec: Mapping[str, JSON],
+        lifecycle: Lifecycle,
+        thresholds: tuple[Threshold, ...] = (),
+        source: SourceLocation,
+        sensitive_paths: frozenset[str] = frozenset(),
+    ) -> Resource:
+        """Build a resource, computing its hash and keys from the spec."""
+        return cls(
+            address=address,
+            spec_json=canonical_json(dict(spec)),
+            spec_hash=spec_hash_of(spec, lifecycle.triggers),
+            lifecycle=lifecycle,
+            thresholds=thresholds,
+            source=source,
+            natural_key=natural_key_of(address.kind, spec),
+            adopt_key=adopt_key_of(address.kind, spec),
+            field_hashes=field_hashes_of(spec, lifecycle.triggers),
+            sensitive_paths=sensitive_paths,
+        )
+
+    @property
+    def vendor(self) -> Vendor:
+        """Return the vendor that runs this resource."""
+        return self.address.kind.vendor
+
+    @property
+    def spec(self) -> JSONObject:
+        """Return a fresh copy of the spec as a JSON object."""
+        value: JSONObject = json.loads(self.spec_json)
+        return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveRun:
+    """A run as a vendor's list endpoint returns it, parsed at the provider's border."""
+
+    vendor: Vendor
+    run_id: str
+    status: str  # the vendor's own word, for display
+    phase: RunPhase
+    created_at: datetime
+    labels: Labels = ()  # Bland run metadata; empty for label-less vendors
+    natural_key: NaturalKey | None = None
+    created_by: str | None = None
+    adopt_key: str | None = None
+
+    def label(self, key: str) -> str | None:
+        """Return the value of label `key`, or None."""
+        for k, v in self.labels:
+            if k == key:
+                return v
+        return None
+
+    @property
+    def protected(self) -> bool:
+        """Say whether the run carries `reconciler.protect=true`."""
+        return (self.label(LABEL_PROTECT) or "").lower() == "true"
+
+
+class Action(StrEnum):
+    """What a plan does for one resource or run."""
+
+    CREATE = "create"
+    CANCEL = "cancel"
+    REPLACE = "replace"
+    NO_OP = "no-op"
+
+
+class Reason(StrEnum):
+    """Why a change is in the plan: stable snake_case strings for JSON consumers."""
+
+    MISSING = "missing"  # create: no run satisfies the resource
+    RETRY_AFTER_FAILURE = "retry_after_failure"  # create: earlier attempts failed or were cancelled
+    RERUN_AFTER = "rerun_after"  # create: every run predates lifecycle.rerun_after
+    SPEC_CHANGED = "spec_changed"  # replace: the active managed run has an old spec hash
+    NOT_DECLARED = "not_declared"  # cancel: the run's address or key is no longer declared
+    DUPLICATE = "duplicate"  # cancel: a newer copy of a run we already have (rule 7)
+    SATISFIED = "satisfied"  # no-op: a managed run satisfies the resource
+    MATCHED = "matched"  # no-op: a run with the resource's natural key satisfies it
+    ADOPTED = "adopted"  # no-op: an unmanaged run satisfies it through adopt: true
+    ATTEMPTS_EXHAUSTED = "max_attempts_reached"  # no-op: too many failed attempts
+    PROTECTED = "protected"  # no-op: a cancel was due but the run is protected
+
+
+class Identity(StrEnum):
+    """What a change's link between resource and run rests on."""
+
+    LABELS = "labels"
+    NATURAL_KEY = "natural_key"
+    ADOPTED = "adopted"
+    NONE = "none"  # a create: no run yet
+
+
+class DiffKind(StrEnum):
+    """How one field of a spec changed."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, order=True)
+class FieldDiff:
+    """One changed field of a replace; `new` is None when it is sensitive or removed."""
+
+    path: str
+    change: DiffKind
+    new: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """One line of a plan: an action on a resource, a run, or both (a replace)."""
+
+    action: Action
+    reason: Reason
+    vendor: Vendor
+    subject: str  # the address, or the natural key of a run no resource declares
+    identity: Identity
+    resource: Resource | None = None  # what to create (create, replace) or what is satisfied
+    run: LiveRun | None = None  # the run cancelled, or the one that satisfies the resource
+    changed: tuple[FieldDiff, ...] = ()
+    attempts: int = 0  # failed or cancelled runs of the current spec so far
+
+    @property
+    def address(self) -> Address | None:
+        """Return the address of the resource this change is about, when there is one."""
+        if self.resource is not None:
+            return self.resource.address
+        try:
+            return Address.parse(self.subject)
+        except ValueError:
+            return None
+
+    @property
+    def run_id(self) -> str | None:
+        """Return the id of the run this change cancels or rests on."""
+        return self.run.run_id if self.run is not None else None
+
+    @property
+    def cancels(self) -> bool:
+        """Say whether applying this change cancels a run."""
+        return self.action in (Action.CANCEL, Action.REPLACE)
+
+    @property
+    def creates(self) -> bool:
+        """Say whether applying this change creates a run."""
+        return self.action in (Action.CREATE, Action.REPLACE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VendorCounts:
+    """What a plan saw at one vendor, so the user knows what it left alone and why."""
+
+    vendor: Vendor
+    live: int = 0  # runs listed
+    managed: int = 0  # runs this workspace can prove it owns
+    matched: int = 0  # unmanaged runs whose natural key equals a declared resource's
+    unmanaged: int = 0  # runs with no reconciler ownership at all
+    foreign: int = 0  # runs owned by another reconciler workspace (Bland) or another user (Arize)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanSettings:
+    """Everything the planner needs besides desired and live state; no I/O, passed in."""
+
+    workspace: str
+    now: datetime
+    owners: tuple[tuple[Vendor, str], ...] = ()  # vendor -> user id whose runs are ours (Arize)
+    max_cancellations: int = 10
+    allow_mass_cancel: bool = False
+    targets: tuple[str, ...] = ()  # address globs; empty = everything
+    excludes: tuple[str, ...] = ()
+
+    def owner(self, vendor: Vendor) -> str | None:
+        """Return the configured owner id for `vendor`, if any."""
+        for v, owner in self.owners:
+            if v is vendor:
+                return owner
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """The diff between desired and live state: plain data, sorted, renderable, appliable."""
+
+    workspace: str
+    changes: tuple[Change, ...]
+    counts: tuple[VendorCounts, ...]
+    refusal: str | None = None  # set when the mass-cancel guard refuses the plan
+    targeted: bool = False  # --target/--exclude limited the plan: it is partial
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def actions(self) -> tuple[Change, ...]:
+        """Return the changes that do something (everything but no-ops)."""
+        return tuple(c for c in self.changes if c.action is not Action.NO_OP)
+
+    def count(self, action: Action) -> int:
+        """Count the changes of one action."""
+        return sum(1 for c in self.changes if c.action is action)
+
+    @property
+    def has_changes(self) -> bool:
+        """Say whether applying the plan would do anything."""
+        return bool(self.actions)
+
+    @property
+    def summary(self) -> str:
+        """Return the Terraform-style summary line."""
+        if not self.has_changes:
+            return "No changes. The live runs match the manifests."
+        return (
+            f"Plan: {self.count(Action.CREATE)} to create, {self.count(Action.CANCEL)} to cancel, "
+            f"{self.count(Action.REPLACE)} to replace."
+        )
