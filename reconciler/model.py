@@ -433,6 +433,20 @@ class Resource:
         return value
 
 
+def ownership_labels(resource: Resource, *, workspace: str, request_id: str) -> Labels:
+    """Return the labels a run of `resource` carries at a labelling vendor (Bland metadata)."""
+    labels = {
+        LABEL_WORKSPACE: workspace,
+        LABEL_ADDRESS: str(resource.address),
+        LABEL_SPEC_HASH: resource.spec_hash,
+        LABEL_REQUEST_ID: request_id,
+        LABEL_FIELDS: encode_field_hashes(resource.field_hashes),
+    }
+    if resource.lifecycle.protect:
+        labels[LABEL_PROTECT] = "true"
+    return tuple(sorted(labels.items()))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiveRun:
     """A run as a vendor's list endpoint returns it, parsed at the provider's border."""

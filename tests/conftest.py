@@ -1,0 +1,56 @@
+"""Fixtures that start real things: the emulator on loopback, a clean environment."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from reconciler import emulator
+
+VENDOR_ENV_PREFIXES = ("RECONCILER_", "BLAND_", "ADALINE_", "ARIZE_")
+PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove reconciler, vendor and proxy variables so no test sees the developer's keys."""
+    import os
+
+    for name in list(os.environ):
+        upper = name.upper()
+        if upper.startswith(VENDOR_ENV_PREFIXES) or upper in PROXY_ENV:
+            monkeypatch.delenv(name, raising=False)
+
+
+EmulatorFactory = Callable[..., str]
+
+
+@pytest.fixture
+def start_emulator() -> Iterator[EmulatorFactory]:
+    """Start emulators on port 0 with the given options; return their base URLs."""
+    servers: list[emulator.EmulatorServer] = []
+    threads: list[threading.Thread] = []
+
+    def start(**options: object) -> str:
+        server = emulator.make_server("127.0.0.1", 0, **options)  # type: ignore[arg-type]
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append(server)
+        threads.append(thread)
+        host, port = server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    for thread in threads:
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def emulator_url(start_emulator: EmulatorFactory) -> str:
+    """Return the base URL of a fresh emulator (seed 7, realistic time) for one test."""
+    return start_emulator(seed=7)
