@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import threading
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import settings
 
 from reconciler import emulator
+
+# No timing deadline (CI machines are slow and shared); CI replays the same examples.
+settings.register_profile("default", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 VENDOR_ENV_PREFIXES = ("RECONCILER_", "BLAND_", "ADALINE_", "ARIZE_")
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -16,8 +23,6 @@ PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FIL
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """Remove reconciler, vendor and proxy variables so no test sees the developer's keys."""
-    import os
-
     for name in list(os.environ):
         upper = name.upper()
         if upper.startswith(VENDOR_ENV_PREFIXES) or upper in PROXY_ENV:

@@ -1,0 +1,55 @@
+"""Gather the live state: every vendor's runs, listed concurrently, complete or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from reconciler.model import LiveRun, Resource, Vendor
+from reconciler.providers.base import Provider
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveState:
+    """What the vendors returned, per vendor, in a stable order."""
+
+    runs: tuple[LiveRun, ...]
+    vendors: tuple[Vendor, ...]
+
+    def fingerprint(self, vendor: Vendor) -> str:
+        """Hash what a plan depends on at `vendor`: each run's id, phase and labels."""
+        digest = hashlib.sha256()
+        for run in self.runs:
+            if run.vendor is vendor:
+                labels = ",".join(f"{k}={v}" for k, v in run.labels)
+                digest.update(f"{run.run_id}|{run.phase.value}|{labels}\n".encode())
+        return digest.hexdigest()
+
+    def phases(self, vendor: Vendor) -> dict[str, str]:
+        """Return run id -> phase for `vendor`, to explain what changed since a saved plan."""
+        return {r.run_id: r.phase.value for r in self.runs if r.vendor is vendor}
+
+
+def gather_live_state(
+    providers: Mapping[Vendor, Provider], desired: Sequence[Resource]
+) -> LiveState:
+    """List every provider's runs concurrently; any failed listing aborts (rule 9).
+
+    A `ListingError` from any vendor propagates: an unknown state is never read as empty.
+    """
+    vendors = tuple(sorted(providers))
+    if not vendors:
+        return LiveState(runs=(), vendors=())
+    with ThreadPoolExecutor(max_workers=len(vendors), thread_name_prefix="list") as pool:
+        futures = {
+            v: pool.submit(providers[v].list_runs, [r for r in desired if r.vendor is v])
+            for v in vendors
+        }
+        # .result() re-raises the first failure; the pool waits for the others to finish.
+        lists = {v: futures[v].result() for v in vendors}
+    runs = sorted(
+        (run for v in vendors for run in lists[v]), key=lambda r: (r.vendor.value, r.run_id)
+    )
+    return LiveState(runs=tuple(runs), vendors=vendors)

@@ -1,0 +1,81 @@
+"""The machine plan: versioned JSON described by schemas/plan.schema.json."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.model import JSON, Action, Change, JSONObject, Plan, format_instant
+
+FORMAT_VERSION = "1.0"
+
+_ACTIONS: dict[Action, list[JSON]] = {
+    Action.CREATE: ["create"],
+    Action.CANCEL: ["delete"],
+    Action.REPLACE: ["delete", "create"],
+    Action.NO_OP: ["no-op"],
+}
+
+
+def _change(change: Change) -> JSONObject:
+    resource = change.resource
+    address = change.address
+    key = resource.natural_key if resource else (change.run.natural_key if change.run else None)
+    run: JSON = None
+    if change.run is not None:
+        run = {
+            "id": change.run.run_id,
+            "status": change.run.status,
+            "phase": change.run.phase.value,
+            "created_at": format_instant(change.run.created_at),
+        }
+    return {
+        "subject": change.subject,
+        "address": str(address) if address else None,
+        "vendor": change.vendor.value,
+        "action": change.action.value,
+        "actions": list(_ACTIONS[change.action]),
+        "reason": change.reason.value,
+        "identity": change.identity.value,
+        "spec_hash": resource.spec_hash if resource else None,
+        "natural_key": {k: v for k, v in key.parts} if key else None,
+        "run": run,
+        "changed": [
+            {"path": d.path, "change": d.change.value, "new": d.new} for d in change.changed
+        ],
+        "attempts": change.attempts,
+    }
+
+
+def plan_document(plan: Plan) -> JSONObject:
+    """Return the plan as a JSON object (the body of `plan --format json` and of plan files)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "workspace": plan.workspace,
+        "targeted": plan.targeted,
+        "refusal": plan.refusal,
+        "summary": {
+            "create": plan.count(Action.CREATE),
+            "cancel": plan.count(Action.CANCEL),
+            "replace": plan.count(Action.REPLACE),
+            "no_op": plan.count(Action.NO_OP),
+            "text": plan.summary,
+        },
+        "changes": [_change(c) for c in plan.changes],
+        "counts": [
+            {
+                "vendor": c.vendor.value,
+                "live": c.live,
+                "managed": c.managed,
+                "matched": c.matched,
+                "unmanaged": c.unmanaged,
+                "foreign": c.foreign,
+            }
+            for c in plan.counts
+        ],
+        "notes": list(plan.notes),
+    }
+
+
+def render_json(plan: Plan) -> str:
+    """Render a plan as indented, key-sorted JSON."""
+    return json.dumps(plan_document(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,112 @@
+"""The human plan: Terraform-like lines, reasons, counts and one summary line."""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+import click
+
+from reconciler.model import Action, Change, Identity, Plan, Reason, VendorCounts
+
+_SYMBOLS = {
+    Action.CREATE: ("+", "green"),
+    Action.CANCEL: ("-", "red"),
+    Action.REPLACE: ("-/+", "yellow"),
+    Action.NO_OP: (" ", None),
+}
+
+_REASONS = {
+    Reason.MISSING: "no run exists yet",
+    Reason.RETRY_AFTER_FAILURE: "earlier runs of this spec failed or were cancelled",
+    Reason.RERUN_AFTER: "every run predates lifecycle.rerun_after",
+    Reason.SPEC_CHANGED: "the spec changed",
+    Reason.NOT_DECLARED: "no longer declared",
+    Reason.DUPLICATE: "duplicate of an older run of the same spec",
+    Reason.SATISFIED: "up to date",
+    Reason.MATCHED: "a run with the same natural key exists",
+    Reason.ADOPTED: "adopted an unmanaged run with the same spec",
+    Reason.ATTEMPTS_EXHAUSTED: "lifecycle.max_attempts reached: not creating again",
+    Reason.PROTECTED: "protected: will not cancel",
+}
+
+
+def _identity(change: Change) -> str:
+    match change.identity:
+        case Identity.LABELS:
+            return "by reconciler labels"
+        case Identity.NATURAL_KEY:
+            return f"matched by natural key; {change.vendor.display_name} runs carry no labels"
+        case Identity.ADOPTED:
+            return "adopted (lifecycle.adopt)"
+        case Identity.NONE:
+            return ""
+        case _:
+            assert_never(change.identity)
+
+
+def _run(change: Change) -> str:
+    if change.run is None:
+        return ""
+    return f"run {change.run.run_id} {change.run.status}"
+
+
+def _change_lines(change: Change, *, color: bool, verbose: bool) -> list[str]:
+    symbol, fg = _SYMBOLS[change.action]
+    label = change.action.value if change.action is not Action.NO_OP else "keep"
+    head = f"{symbol} {label} {change.subject}"
+    if color and fg:
+        head = click.style(head, fg=fg, bold=change.cancels)
+    facts = [change.vendor.value, _run(change), _identity(change), _REASONS[change.reason]]
+    if change.attempts:
+        facts.append(f"{change.attempts} failed attempt(s)")
+    lines = [f"  {head}  ({'; '.join(f for f in facts if f)})"]
+    for diff in change.changed:
+        mark = {"added": "+", "removed": "-", "changed": "~"}[diff.change.value]
+        value = f" = {diff.new}" if diff.new is not None else ""
+        lines.append(f"        {mark} {diff.path}{value}")
+    if (
+        change.action is Action.NO_OP
+        and not verbose
+        and change.reason
+        in (
+            Reason.SATISFIED,
+            Reason.MATCHED,
+            Reason.ADOPTED,
+        )
+    ):
+        return []
+    return lines
+
+
+def _counts_line(counts: VendorCounts) -> str:
+    return (
+        f"{counts.vendor.display_name}: {counts.live} live run(s): {counts.managed} managed, "
+        f"{counts.matched} matched by natural key, {counts.unmanaged} unmanaged, "
+        f"{counts.foreign} owned by others (left alone)."
+    )
+
+
+def render_text(plan: Plan, *, color: bool = False, verbose: bool = False) -> str:
+    """Render a plan for a terminal or a CI log."""
+    out: list[str] = []
+    if plan.targeted:
+        out.append("Note: this plan is partial (--target/--exclude); other resources are ignored.")
+        out.append("")
+    body = [line for c in plan.changes for line in _change_lines(c, color=color, verbose=verbose)]
+    if body:
+        out.append(f"reconciler will do the following (workspace {plan.workspace}):")
+        out.append("")
+        out.extend(body)
+        out.append("")
+    kept = plan.count(Action.NO_OP)
+    if kept and not verbose:
+        out.append(f"{kept} resource(s) or run(s) need nothing (see --verbose).")
+    out.extend(_counts_line(c) for c in plan.counts)
+    out.extend(f"Note: {n}" for n in plan.notes)
+    out.append("")
+    summary = plan.summary
+    out.append(click.style(summary, bold=True) if color else summary)
+    if plan.refusal:
+        refusal = f"Refused: {plan.refusal}"
+        out.append(click.style(refusal, fg="red", bold=True) if color else refusal)
+    return "\n".join(out) + "\n"
