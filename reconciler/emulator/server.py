@@ -1,0 +1,272 @@
+"""The emulator's HTTP server: routing to the vendor APIs, faults, rate limits, SQLite state."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from reconciler.emulator.bland import BlandApi
+from reconciler.emulator.http import ApiError, Request, Response
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Faults:
+    """What goes wrong, and how often: every draw comes from the emulator's seed."""
+
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    rate_429: float = 0.0
+    rate_5xx: float = 0.0
+    drop_rate: float = 0.0  # connections closed before any answer
+    lost_create_rate: float = 0.0  # creates committed whose answer is never sent
+    requests_per_second_per_key: float | None = None
+
+    @property
+    def any(self) -> bool:
+        """Say whether any fault is switched on."""
+        return bool(
+            self.latency_ms
+            or self.latency_jitter_ms
+            or self.rate_429
+            or self.rate_5xx
+            or self.drop_rate
+            or self.lost_create_rate
+            or self.requests_per_second_per_key
+        )
+
+
+class _Bucket:
+    """A token bucket per API key: `rate` requests per second, bursts of up to `rate`."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.stamp = now
+
+    def take(self, now: float) -> float:
+        """Take a token; return 0, or the seconds to wait until one is there."""
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """A threaded HTTP/1.1 server that answers as the vendors do."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        seed: int = 0,
+        time_scale: float = 1.0,
+        state_path: Path | str | None = None,
+        clock: Callable[[], float] = time.time,
+        faults: Faults | None = None,
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.faults = faults or Faults()
+        self.clock = clock
+        self._fault_rng = random.Random(f"faults:{seed}")
+        self._fault_lock = threading.Lock()
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+        target = ":memory:" if state_path is None else str(state_path)
+        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level="DEFERRED")
+        self._db.row_factory = sqlite3.Row
+        if state_path is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self.bland = BlandApi(self._db, self._lock, seed=seed, time_scale=time_scale, clock=clock)
+        self.apis = (self.bland,)
+
+    def server_close(self) -> None:
+        """Close the socket and the database."""
+        super().server_close()
+        with self._lock:
+            self._db.close()
+
+    def draw(self) -> float:
+        """Return the next number of the fault stream."""
+        with self._fault_lock:
+            return self._fault_rng.random()
+
+    def wait_for(self, key: str) -> float:
+        """Apply the per-key rate limit; return 0, or the seconds the caller must wait."""
+        rate = self.faults.requests_per_second_per_key
+        if not rate:
+            return 0.0
+        with self._fault_lock:
+            now = time.monotonic()
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(rate, now)
+            return bucket.take(now)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorServer
+    server_version = "reconciler-emulator"
+
+    def setup(self) -> None:
+        """Send each answer at once: no Nagle delay between headers and body on keep-alive."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Stay quiet: the emulator is a test double and a demo, not a service to monitor."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(Response(413, {"error": "request body too large"}))
+            return
+        body = self.rfile.read(length) if length else b""
+        request = Request(
+            method=self.command,
+            path=split.path.rstrip("/") or "/",
+            query=dict(parse_qsl(split.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        api = next((a for a in self.server.apis if a.handles(request.path)), None)
+        if api is None:
+            self._send(Response(404, {"error": f"no vendor API at {request.path}"}))
+            return
+        faults = self.server.faults
+        if faults.any and self._inject(request, api.is_create(request)):
+            return
+        try:
+            response = api.handle(request)
+        except ApiError as error:
+            response = error.response
+        if (
+            faults.lost_create_rate
+            and api.is_create(request)
+            and 200 <= response.status < 300
+            and self.server.draw() < faults.lost_create_rate
+        ):
+            self._drop()
+            return
+        self._send(response)
+
+    def _inject(self, request: Request, creates: bool) -> bool:
+        """Apply latency, rate limits and faults; return True when the request was answered."""
+        faults = self.server.faults
+        delay = faults.latency_ms + faults.latency_jitter_ms * self.server.draw()
+        if delay:
+            time.sleep(delay / 1000)
+        wait = self.server.wait_for(request.headers.get("authorization", ""))
+        if wait:
+            self._send(_too_many(math.ceil(wait)))
+            return True
+        if faults.drop_rate and self.server.draw() < faults.drop_rate:
+            self._drop()
+            return True
+        if faults.rate_429 and self.server.draw() < faults.rate_429:
+            self._send(_too_many(1))
+            return True
+        if faults.rate_5xx and self.server.draw() < faults.rate_5xx:
+            status = (500, 502, 503, 504)[int(self.server.draw() * 4)]
+            self._send(Response(status, {"error": "injected server error"}))
+            return True
+        del creates
+        return False
+
+    def _drop(self) -> None:
+        """Close the connection without an answer, as a dying proxy or a reset would."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _send(self, response: Response) -> None:
+        payload = json.dumps(response.body, separators=(",", ":")).encode()
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _too_many(seconds: int) -> Response:
+    return Response(
+        429,
+        {"data": None, "errors": [{"error": "RATE_LIMITED", "message": "Rate limit exceeded"}]},
+        {"Retry-After": str(max(seconds, 1))},
+    )
+
+
+def make_server(
+    host: str,
+    port: int,
+    *,
+    seed: int = 0,
+    time_scale: float = 1.0,
+    state_path: Path | str | None = None,
+    clock: Callable[[], float] = time.time,
+    faults: Faults | None = None,
+) -> EmulatorServer:
+    """Bind an emulator to `host:port` (0 picks a free port); call serve_forever() to run it."""
+    return EmulatorServer(
+        (host, port),
+        seed=seed,
+        time_scale=time_scale,
+        state_path=state_path,
+        clock=clock,
+        faults=faults,
+    )
+
+
+def run(
+    host: str,
+    port: int,
+    *,
+    seed: int = 0,
+    time_scale: float = 1.0,
+    state_path: Path | str | None = None,
+    faults: Faults | None = None,
+) -> None:
+    """Serve until interrupted."""
+    server = make_server(
+        host, port, seed=seed, time_scale=time_scale, state_path=state_path, faults=faults
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
