@@ -205,7 +205,7 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
     thread.start()
     try:
         host, port = server.server_address[:2]
-        yield f"http://{host}:{port}"
+        yield f"http://{host!s}:{port}"
     finally:
         server.shutdown()
         server.server_close()

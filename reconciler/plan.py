@@ -1,0 +1,444 @@
+"""The planner: desired resources + live runs -> Plan. Pure: no I/O, clock or randomness.
+
+Each rule of DESIGN.md "Reconciliation rules" is one step below, named by its number. The
+result is sorted and does not depend on the order of its inputs, so the same state always
+gives the same plan. See docs/planning.md for the decisions DESIGN.md leaves open.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from deepdiff import DeepDiff
+
+from reconciler.model import (
+    LABEL_ADDRESS,
+    LABEL_FIELDS,
+    LABEL_SPEC_HASH,
+    LABEL_WORKSPACE,
+    Action,
+    Change,
+    DiffKind,
+    FieldDiff,
+    Identity,
+    IdentityMode,
+    LiveRun,
+    NaturalKey,
+    Plan,
+    PlanSettings,
+    Reason,
+    Resource,
+    RunPhase,
+    Vendor,
+    VendorCounts,
+    canonical_json,
+    decode_field_hashes,
+    identity_mode,
+)
+
+MAX_SHOWN_VALUE = 120
+MASS_PRUNE_MINIMUM = 2  # pruning every managed run of a vendor is refused from this many runs
+
+
+@dataclass(slots=True)
+class _Vendor:
+    """One vendor's live runs, sorted into what the rules need."""
+
+    vendor: Vendor
+    mode: IdentityMode
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_address: dict[str, list[LiveRun]] = field(default_factory=lambda: defaultdict(list))
+    by_key: dict[NaturalKey, list[LiveRun]] = field(default_factory=lambda: defaultdict(list))
+    by_adopt_key: dict[str, list[LiveRun]] = field(default_factory=lambda: defaultdict(list))
+    managed_ids: set[str] = field(default_factory=set)
+    managed_active: int = 0
+
+
+def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: PlanSettings) -> Plan:
+    """Diff the declared resources against the live runs and return the plan."""
+    in_scope = _scope(settings)
+    resources = sorted((r for r in desired if in_scope(str(r.address))), key=lambda r: r.address)
+    vendors = _index(live, settings)
+    declared_addresses = {str(r.address) for r in desired}
+    declared_keys = {r.natural_key for r in desired if r.natural_key is not None}
+    for vendor in vendors.values():
+        vendor.counts["matched"] = sum(
+            1
+            for key, group in vendor.by_key.items()
+            if key in declared_keys
+            for run in group
+            if run.run_id not in vendor.managed_ids
+        )
+    changes: list[Change] = []
+    claimed: set[tuple[Vendor, str]] = set()  # runs a resource accounted for
+    for resource in resources:
+        vendor = vendors.get(resource.vendor) or _Vendor(
+            resource.vendor, identity_mode(resource.vendor)
+        )
+        changes += _reconcile(resource, vendor, settings, claimed)
+    for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
+        changes += _prune(vendor, declared_addresses, declared_keys, claimed, in_scope)
+    changes.sort(key=_order)
+    counts = tuple(
+        VendorCounts(vendor=v.vendor, live=v.counts["live"], **_managed_counts(v))
+        for v in sorted(vendors.values(), key=lambda v: v.vendor)
+    )
+    return Plan(
+        workspace=settings.workspace,
+        changes=tuple(changes),
+        counts=counts,
+        refusal=_refusal(changes, vendors, settings),
+        targeted=bool(settings.targets or settings.excludes),
+        notes=_notes(changes, vendors),
+    )
+
+
+def _managed_counts(vendor: _Vendor) -> dict[str, int]:
+    return {k: vendor.counts[k] for k in ("managed", "matched", "unmanaged", "foreign")}
+
+
+# --- who owns what ---------------------------------------------------------------------------
+
+
+def _index(live: Iterable[LiveRun], settings: PlanSettings) -> dict[Vendor, _Vendor]:
+    vendors: dict[Vendor, _Vendor] = {}
+    for run in sorted(live, key=_run_order):
+        vendor = vendors.get(run.vendor)
+        if vendor is None:
+            vendor = vendors[run.vendor] = _Vendor(run.vendor, identity_mode(run.vendor))
+        vendor.counts["live"] += 1
+        owner = _ownership(run, vendor.mode, settings)
+        vendor.counts[owner] += 1
+        if owner == "managed":
+            vendor.managed_ids.add(run.run_id)
+            vendor.managed_active += run.phase is RunPhase.ACTIVE
+            address = run.label(LABEL_ADDRESS)
+            if vendor.mode is IdentityMode.LABELS and address:
+                vendor.by_address[address].append(run)
+        if run.natural_key is not None:
+            vendor.by_key[run.natural_key].append(run)
+        if owner == "unmanaged" and run.adopt_key is not None:
+            vendor.by_adopt_key[run.adopt_key].append(run)
+    return vendors
+
+
+def _ownership(run: LiveRun, mode: IdentityMode, settings: PlanSettings) -> str:
+    """Say whether a run is managed by this workspace, foreign, or unmanaged (rule 6)."""
+    if mode is IdentityMode.LABELS:
+        workspace = run.label(LABEL_WORKSPACE)
+        if workspace is None:
+            return "unmanaged"
+        return "managed" if workspace == settings.workspace else "foreign"
+    owner = settings.owner(run.vendor)
+    if owner is None or run.created_by is None:
+        return "unmanaged"
+    return "managed" if run.created_by == owner else "foreign"
+
+
+# --- one resource --------------------------------------------------------------------------
+
+
+def _reconcile(
+    resource: Resource, vendor: _Vendor, settings: PlanSettings, claimed: set[tuple[Vendor, str]]
+) -> list[Change]:
+    """Rules 1, 2, 3 and 7 for one declared resource."""
+    cutoff = resource.lifecycle.rerun_after
+    if cutoff is not None and cutoff > settings.now:
+        cutoff = None  # a future rerun_after is not yet in effect (docs/decisions.md)
+    if vendor.mode is IdentityMode.LABELS:
+        mine = vendor.by_address.get(str(resource.address), [])
+        current = [r for r in mine if r.label(LABEL_SPEC_HASH) == resource.spec_hash]
+        stale = [r for r in mine if r.label(LABEL_SPEC_HASH) != resource.spec_hash]
+        identity = Identity.LABELS
+    else:
+        assert resource.natural_key is not None
+        current = list(vendor.by_key.get(resource.natural_key, []))
+        stale = []
+        identity = Identity.NATURAL_KEY
+    for run in current + stale:
+        claimed.add((run.vendor, run.run_id))
+    recent = [r for r in current if cutoff is None or r.created_at >= cutoff]
+    satisfying = [r for r in recent if r.phase.satisfies]
+    if not satisfying and resource.lifecycle.adopt and resource.adopt_key is not None:
+        adoptable = [
+            r
+            for r in vendor.by_adopt_key.get(resource.adopt_key, [])
+            if r.phase.satisfies and (cutoff is None or r.created_at >= cutoff)
+        ]
+        if adoptable:
+            for run in adoptable:
+                claimed.add((run.vendor, run.run_id))
+            satisfying, identity = adoptable, Identity.ADOPTED
+    changes: list[Change] = []
+    stale_active = [r for r in stale if r.phase is RunPhase.ACTIVE]
+    if satisfying:
+        kept, duplicates = _keep_oldest_active(satisfying, vendor)
+        reason = {
+            Identity.LABELS: Reason.SATISFIED,
+            Identity.NATURAL_KEY: Reason.MATCHED,
+            Identity.ADOPTED: Reason.ADOPTED,
+        }[identity]
+        changes.append(_change(Action.NO_OP, reason, resource, identity, run=kept))
+        for run in duplicates:  # rule 7
+            changes.append(_cancel(resource, run, Reason.DUPLICATE, identity))
+        for run in stale_active:  # rule 3, after a replace whose cancel did not happen
+            changes.append(_cancel(resource, run, Reason.SPEC_CHANGED, identity))
+        return changes
+    attempts = sum(1 for r in recent if r.phase.is_attempt_lost)
+    if attempts >= resource.lifecycle.max_attempts:  # rule 2
+        changes.append(
+            _change(
+                Action.NO_OP,
+                Reason.ATTEMPTS_EXHAUSTED,
+                resource,
+                identity,
+                run=recent[-1] if recent else None,
+                attempts=attempts,
+            )
+        )
+        changes += [_cancel(resource, r, Reason.SPEC_CHANGED, identity) for r in stale_active]
+        return changes
+    if attempts:
+        reason = Reason.RETRY_AFTER_FAILURE
+    elif any(r.phase.satisfies for r in current):
+        reason = Reason.RERUN_AFTER
+    else:
+        reason = Reason.MISSING
+    replaceable = [r for r in stale_active if not _protected(r, resource)]
+    if replaceable:  # rule 3: cancel the stale run and create its successor, as one replace
+        first, *others = replaceable
+        changes.append(
+            Change(
+                action=Action.REPLACE,
+                reason=Reason.SPEC_CHANGED,
+                vendor=resource.vendor,
+                subject=str(resource.address),
+                identity=identity,
+                resource=resource,
+                run=first,
+                changed=_field_diffs(first, resource),
+                attempts=attempts,
+            )
+        )
+        changes += [_cancel(resource, r, Reason.SPEC_CHANGED, identity) for r in others]
+    else:
+        changes.append(
+            _change(Action.CREATE, reason, resource, Identity.NONE, run=None, attempts=attempts)
+        )
+    changes += [
+        _change(Action.NO_OP, Reason.PROTECTED, resource, identity, run=r)
+        for r in stale_active
+        if _protected(r, resource)
+    ]
+    return changes
+
+
+def _keep_oldest_active(
+    satisfying: list[LiveRun], vendor: _Vendor
+) -> tuple[LiveRun, list[LiveRun]]:
+    """Return the run that satisfies the resource and the managed duplicates to cancel."""
+    active = [r for r in satisfying if r.phase is RunPhase.ACTIVE]
+    if not active:
+        return satisfying[-1], []  # the newest finished run is the current result
+    kept = active[0]
+    duplicates = [r for r in active[1:] if r.run_id in vendor.managed_ids]
+    return kept, duplicates
+
+
+def _cancel(resource: Resource, run: LiveRun, reason: Reason, identity: Identity) -> Change:
+    if _protected(run, resource):
+        return _change(Action.NO_OP, Reason.PROTECTED, resource, identity, run=run)
+    return _change(Action.CANCEL, reason, resource, identity, run=run)
+
+
+def _protected(run: LiveRun, resource: Resource | None) -> bool:
+    """Rule 8: protected in the manifest or by the run's own `reconciler.protect` label."""
+    return run.protected or (resource is not None and resource.lifecycle.protect)
+
+
+def _change(
+    action: Action,
+    reason: Reason,
+    resource: Resource,
+    identity: Identity,
+    *,
+    run: LiveRun | None,
+    attempts: int = 0,
+) -> Change:
+    return Change(
+        action=action,
+        reason=reason,
+        vendor=resource.vendor,
+        subject=str(resource.address),
+        identity=identity,
+        resource=resource,
+        run=run,
+        attempts=attempts,
+    )
+
+
+def _field_diffs(run: LiveRun, resource: Resource) -> tuple[FieldDiff, ...]:
+    """List the spec fields a replace changes, from the run's `reconciler.fields` label."""
+    old = decode_field_hashes(run.label(LABEL_FIELDS))
+    if old is None:
+        return ()
+    diff = DeepDiff(dict(old), dict(resource.field_hashes), verbose_level=0)
+    spec = resource.spec
+    triggers = dict(resource.lifecycle.triggers)
+    found: list[FieldDiff] = []
+    for kind, key in (
+        (DiffKind.CHANGED, "values_changed"),
+        (DiffKind.ADDED, "dictionary_item_added"),
+        (DiffKind.REMOVED, "dictionary_item_removed"),
+    ):
+        for path in diff.get(key, ()):
+            name = path[len("root['") : -len("']")]
+            new: str | None = None
+            if kind is not DiffKind.REMOVED and name not in resource.sensitive_paths:
+                if name.startswith("lifecycle.triggers."):
+                    new = triggers.get(name[len("lifecycle.triggers.") :])
+                elif not any(
+                    p == name or p.startswith(name + ".") for p in resource.sensitive_paths
+                ):
+                    new = canonical_json(spec.get(name))
+            if new is not None and len(new) > MAX_SHOWN_VALUE:
+                new = new[: MAX_SHOWN_VALUE - 1] + "…"
+            found.append(FieldDiff(path=name, change=kind, new=new))
+    return tuple(sorted(found))
+
+
+# --- runs no resource declares -------------------------------------------------------------
+
+
+def _prune(
+    vendor: _Vendor,
+    declared_addresses: set[str],
+    declared_keys: set[NaturalKey],
+    claimed: set[tuple[Vendor, str]],
+    in_scope: _Matcher,
+) -> list[Change]:
+    """Rule 4 (prune), with rules 5, 6 and 8: only active managed runs, never protected ones."""
+    changes: list[Change] = []
+    runs: Iterable[LiveRun]
+    if vendor.mode is IdentityMode.LABELS:
+        runs = (
+            r
+            for address, group in vendor.by_address.items()
+            if address not in declared_addresses
+            for r in group
+        )
+    else:
+        runs = (
+            r
+            for key, group in vendor.by_key.items()
+            if key not in declared_keys
+            for r in group
+            if r.run_id in vendor.managed_ids
+        )
+    for run in runs:
+        if (run.vendor, run.run_id) in claimed or run.phase is not RunPhase.ACTIVE:
+            continue
+        subject = run.label(LABEL_ADDRESS) or str(run.natural_key or run.run_id)
+        if not in_scope(subject):
+            continue
+        identity = Identity.LABELS if vendor.mode is IdentityMode.LABELS else Identity.NATURAL_KEY
+        action, reason = (
+            (Action.NO_OP, Reason.PROTECTED)
+            if run.protected
+            else (Action.CANCEL, Reason.NOT_DECLARED)
+        )
+        changes.append(
+            Change(
+                action=action,
+                reason=reason,
+                vendor=vendor.vendor,
+                subject=subject,
+                identity=identity,
+                run=run,
+            )
+        )
+    return changes
+
+
+# --- scope, safety, notes, order -------------------------------------------------------------
+
+
+class _Matcher:
+    def __init__(self, targets: Sequence[str], excludes: Sequence[str]) -> None:
+        self.targets = tuple(targets)
+        self.excludes = tuple(excludes)
+
+    def __call__(self, subject: str) -> bool:
+        if self.targets and not any(fnmatch.fnmatchcase(subject, t) for t in self.targets):
+            return False
+        return not any(fnmatch.fnmatchcase(subject, e) for e in self.excludes)
+
+
+def _scope(settings: PlanSettings) -> _Matcher:
+    return _Matcher(settings.targets, settings.excludes)
+
+
+def _refusal(
+    changes: Sequence[Change], vendors: dict[Vendor, _Vendor], settings: PlanSettings
+) -> str | None:
+    """Rule 8: refuse too many cancels, or a prune of every managed run of a vendor."""
+    if settings.allow_mass_cancel:
+        return None
+    cancels = [c for c in changes if c.cancels]
+    if len(cancels) > settings.max_cancellations:
+        return (
+            f"the plan cancels {len(cancels)} runs, more than safety.max_cancellations "
+            f"({settings.max_cancellations}). Check the manifests, then rerun with "
+            "--allow-mass-cancel if this is intended"
+        )
+    for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
+        pruned = sum(
+            1
+            for c in cancels
+            if c.vendor is vendor.vendor and c.action is Action.CANCEL and c.resource is None
+        )
+        if pruned >= MASS_PRUNE_MINIMUM and pruned == vendor.managed_active:
+            return (
+                f"the plan cancels every active run this workspace has at "
+                f"{vendor.vendor.display_name} ({pruned}); were the manifests deleted by "
+                "mistake? Rerun with --allow-mass-cancel if this is intended"
+            )
+    return None
+
+
+def _notes(changes: Sequence[Change], vendors: dict[Vendor, _Vendor]) -> tuple[str, ...]:
+    notes: list[str] = []
+    for change in changes:
+        if change.reason is Reason.ATTEMPTS_EXHAUSTED and change.resource is not None:
+            notes.append(
+                f"{change.subject}: {change.attempts} runs of this spec failed or were cancelled "
+                f"(max_attempts {change.resource.lifecycle.max_attempts}); nothing is created. "
+                "Change the spec or a trigger, or raise lifecycle.max_attempts"
+            )
+        elif change.reason is Reason.PROTECTED:
+            notes.append(f"{change.subject}: run {change.run_id} is protected and is left running")
+    for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
+        if vendor.mode is IdentityMode.NATURAL_KEY and vendor.counts["managed"] == 0:
+            notes.append(
+                f"{vendor.vendor.display_name} runs carry no labels: they are matched by natural "
+                "key and never cancelled unless ownership can be proven"
+            )
+    return tuple(notes)
+
+
+def _run_order(run: LiveRun) -> tuple[datetime, str]:
+    return (run.created_at, run.run_id)
+
+
+def _order(change: Change) -> tuple[str, str, str, str]:
+    address = change.address
+    return (
+        change.vendor.value,
+        str(address) if address is not None else change.subject,
+        change.run_id or "",
+        change.action.value,
+    )
