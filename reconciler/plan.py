@@ -286,7 +286,7 @@ def _field_diffs(run: LiveRun, resource: Resource) -> tuple[FieldDiff, ...]:
     old = decode_field_hashes(run.label(LABEL_FIELDS))
     if old is None:
         return ()
-    diff = DeepDiff(dict(old), dict(resource.field_hashes), verbose_level=0)
+    diff = DeepDiff(dict(old), dict(resource.field_hashes))
     spec = resource.spec
     triggers = dict(resource.lifecycle.triggers)
     found: list[FieldDiff] = []

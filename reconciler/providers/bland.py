@@ -1,0 +1,277 @@
+"""Bland AI eval runs (`/v1/evals/runs`), per `shared/providers/bland.md`.
+
+Ownership lives in the run's write-once `metadata` (the labels of DESIGN.md); the list's
+reduced items carry it, so a plan needs only list pages, plus one GET per unlabelled run when
+some resource asks to `adopt` (the list items do not say what a run evaluates).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from reconciler.errors import ListingError, ProviderError, TransientProviderError
+from reconciler.model import (
+    LABEL_REQUEST_ID,
+    LABEL_WORKSPACE,
+    LiveRun,
+    Resource,
+    RunPhase,
+    Vendor,
+    bland_adopt_key,
+    ownership_labels,
+    parse_instant,
+)
+from reconciler.providers.http import (
+    SecretHeaderAuth,
+    build_client,
+    check_response,
+    json_data,
+    retry_extension,
+    transport_errors,
+)
+from reconciler.secret import Secret
+
+log = logging.getLogger("reconciler.providers.bland")
+
+DEFAULT_BASE_URL = "https://api.bland.ai"
+PAGE_SIZE = 100
+MAX_PAGES = 100_000
+RECOVERY_WINDOW = timedelta(minutes=15)  # how far back a lost create is looked for
+VENDOR = Vendor.BLAND.value
+
+
+class BlandProvider:
+    """Create, list, read and cancel Bland eval runs over one httpx client."""
+
+    vendor = Vendor.BLAND
+
+    def __init__(
+        self,
+        *,
+        api_key: Secret,
+        base_url: str | None = None,
+        timeout_s: float = 30.0,
+        max_retries: int = 5,
+        max_concurrency: int = 8,
+        requests_per_second: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._client = build_client(
+            base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
+            auth=SecretHeaderAuth("authorization", api_key),  # raw key, no Bearer (§1)
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            max_concurrency=max_concurrency,
+            requests_per_second=requests_per_second,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Release the HTTP client."""
+        self._client.close()
+
+    # --- requests ------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str | int] | None = None,
+        body: object = None,
+        retry: bool = False,
+    ) -> Any:
+        with transport_errors(vendor=VENDOR, operation=operation):
+            response = self._client.request(
+                method,
+                path,
+                params=params,
+                json=body,
+                extensions=retry_extension() if retry else None,
+            )
+        check_response(response, vendor=VENDOR, operation=operation)
+        document = json_data(response, vendor=VENDOR, operation=operation)
+        data = document.get("data") if isinstance(document, dict) else None
+        if data is None:
+            raise ProviderError(
+                "the answer has no `data`", vendor=VENDOR, operation=operation, status=200
+            )
+        return data
+
+    def _pages(self, *, operation: str) -> Iterator[dict[str, Any]]:
+        """Yield every run of the list, newest first; raise ListingError if it ends early."""
+        cursor: str | None = None
+        seen_cursors: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params: dict[str, str | int] = {"limit": PAGE_SIZE}
+            if cursor is not None:
+                params["starting_after"] = cursor
+            page = self._call("GET", "/v1/evals/runs", operation=operation, params=params)
+            items = page.get("data") if isinstance(page, dict) else None
+            if not isinstance(items, list):
+                raise ListingError(
+                    "a list page has no `data` array", vendor=VENDOR, operation=operation
+                )
+            yield from (item for item in items if isinstance(item, dict))
+            if not page.get("has_more"):
+                return
+            cursor = page.get("next_cursor") or (items[-1].get("id") if items else None)
+            if not cursor or cursor in seen_cursors:
+                raise ListingError(
+                    "pagination ended early: has_more is true but there is no next cursor",
+                    vendor=VENDOR,
+                    operation=operation,
+                )
+            seen_cursors.add(cursor)
+        raise ListingError(f"more than {MAX_PAGES} pages", vendor=VENDOR, operation=operation)
+
+    # --- the Provider contract --------------------------------------------------------------
+
+    def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
+        """Return every run of the organisation (all pages), or raise ListingError."""
+        operation = "list runs"
+        try:
+            runs = [parse_run(item) for item in self._pages(operation=operation)]
+            if any(r.lifecycle.adopt for r in desired):
+                runs = [self._with_adopt_key(run) for run in runs]
+        except ListingError:
+            raise
+        except ProviderError as error:
+            if error.status == 404:
+                error = self._explain_404(error)
+            raise ListingError(
+                str(error).split(": ", 2)[-1],
+                vendor=VENDOR,
+                operation=operation,
+                status=error.status,
+                request_id=error.request_id,
+            ) from error
+        return runs
+
+    def _explain_404(self, error: ProviderError) -> ProviderError:
+        """A 404 on the list means Evals is off for the organisation, or a wrong base_url."""
+        try:
+            status = self._call("GET", "/v1/evals/status", operation="read evals status")
+        except ProviderError:
+            return ProviderError(
+                "not found: check providers.bland.base_url",
+                vendor=VENDOR,
+                operation=error.operation,
+                status=404,
+            )
+        if isinstance(status, dict) and status.get("enabled") is False:
+            reason = status.get("reason") or "no reason given"
+            return ProviderError(
+                f"Evals is not enabled for this Bland organisation ({reason})",
+                vendor=VENDOR,
+                operation=error.operation,
+                status=404,
+            )
+        return error
+
+    def _with_adopt_key(self, run: LiveRun) -> LiveRun:
+        if run.label(LABEL_WORKSPACE) is not None or not run.phase.satisfies:
+            return run
+        full = self._call("GET", f"/v1/evals/runs/{run.run_id}", operation="read run")
+        return parse_run(full)
+
+    def create_run(self, resource: Resource, *, workspace: str, request_id: str) -> LiveRun:
+        """Create the run; after a timeout or 5xx, find it by its request id before failing."""
+        body = resource.spec
+        metadata = dict(body.get("metadata") or {})  # type: ignore[arg-type]
+        metadata.update(ownership_labels(resource, workspace=workspace, request_id=request_id))
+        body["metadata"] = metadata
+        started = datetime.now().astimezone()
+        try:
+            data = self._call("POST", "/v1/evals/runs", operation="create run", body=body)
+        except TransientProviderError as error:
+            found = self._find_request(request_id, since=started - RECOVERY_WINDOW)
+            if found is not None:
+                log.info(
+                    "create of %s: the answer was lost, found run %s by its request id",
+                    resource.address,
+                    found.run_id,
+                )
+                return found
+            raise TransientProviderError(
+                f"{error}; no run with request id {request_id} exists, so nothing was created."
+                " The next apply will try again",
+                vendor=VENDOR,
+                operation="create run",
+                status=error.status,
+            ) from error
+        return parse_run(data)
+
+    def _find_request(self, request_id: str, *, since: datetime) -> LiveRun | None:
+        for item in self._pages(operation="find a created run"):
+            run = parse_run(item)
+            if run.label(LABEL_REQUEST_ID) == request_id:
+                return run
+            if run.created_at < since:
+                return None
+        return None
+
+    def get_run(self, run: LiveRun) -> LiveRun:
+        """Return the current state of `run`."""
+        return parse_run(self._call("GET", f"/v1/evals/runs/{run.run_id}", operation="read run"))
+
+    def cancel_run(self, run: LiveRun) -> LiveRun:
+        """Cancel `run`; a run that finished meanwhile is returned as it is (§11.7)."""
+        try:
+            data = self._call(
+                "POST",
+                f"/v1/evals/runs/{run.run_id}/cancellations",
+                operation="cancel run",
+                retry=True,
+            )
+        except ProviderError as error:
+            if error.status not in (400, 409):
+                raise
+            current = self.get_run(run)
+            if current.phase is RunPhase.ACTIVE:
+                raise
+            return current
+        return parse_run(data)
+
+
+def parse_run(item: Mapping[str, Any]) -> LiveRun:
+    """Parse a run object or a reduced list item; unknown fields are ignored."""
+    try:
+        run_id = str(item["id"])
+        status = str(item["status"])
+        created_at = parse_instant(str(item["created_at"]))
+    except (KeyError, ValueError) as exc:
+        raise ProviderError(
+            f"a run object lacks a readable {exc}", vendor=VENDOR, operation="parse run"
+        ) from exc
+    metadata = item.get("metadata") or {}
+    labels = tuple(
+        sorted((str(k), v) for k, v in metadata.items() if isinstance(v, str))
+        if isinstance(metadata, dict)
+        else ()
+    )
+    adopt_key = None
+    calls = item.get("submitted_call_ids")
+    agents = item.get("submitted_attached_agents")
+    if isinstance(calls, list) and isinstance(agents, list):
+        adopt_key = bland_adopt_key(
+            call_ids=[str(c) for c in calls],
+            eval_agent_ids=[str(a.get("eval_agent_id")) for a in agents if isinstance(a, dict)],
+            run_mode=item.get("run_mode"),
+            workbench_setup_version_id=item.get("workbench_setup_version_id"),
+        )
+    return LiveRun(
+        vendor=Vendor.BLAND,
+        run_id=run_id,
+        status=status,
+        phase=RunPhase.from_status(status),
+        created_at=created_at,
+        labels=labels,
+        adopt_key=adopt_key,
+    )
