@@ -191,7 +191,17 @@ class BlandProvider:
         try:
             data = self._call("POST", "/v1/evals/runs", operation="create run", body=body)
         except TransientProviderError as error:
-            found = self._find_request(request_id, since=started - RECOVERY_WINDOW)
+            try:
+                found = self._find_request(request_id, since=started - RECOVERY_WINDOW)
+            except ProviderError as lookup:
+                raise TransientProviderError(
+                    f"{error}; whether the run was created is unknown: looking for request id"
+                    f" {request_id} failed too ({lookup.operation}). The next plan lists the"
+                    " runs again and creates only what is missing",
+                    vendor=VENDOR,
+                    operation="create run",
+                    status=error.status,
+                ) from error
             if found is not None:
                 log.info(
                     "create of %s: the answer was lost, found run %s by its request id",
