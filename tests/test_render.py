@@ -123,9 +123,8 @@ class TestText:
         assert "  + create BlandEvalRun/new" in text
         assert "  -/+ replace BlandEvalRun/changed" in text
         assert "  - cancel BlandEvalRun/gone" in text
-        assert text.rstrip().splitlines()[-1] == (
-            "Plan: 1 to create, 1 to cancel, 1 to replace."
-        )
+        summary = "Plan: 1 to create, 1 to cancel, 1 to replace."
+        assert summary == text.rstrip().splitlines()[-1]
 
     def test_replace_lists_changed_fields_and_hides_sensitive_values(self):
         text = render_text(_plan())
