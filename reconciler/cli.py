@@ -500,8 +500,20 @@ def emulator_command(
         lost_create_rate=lost_create_rate,
         requests_per_second_per_key=requests_per_second,
     )
-    click.echo(f"reconciler emulator on http://{host}:{port} (Ctrl-C stops it)", err=True)
-    emulator.run(host, port, seed=seed, time_scale=time_scale, state_path=state, faults=faults)
+    try:
+        server = emulator.make_server(
+            host, port, seed=seed, time_scale=time_scale, state_path=state, faults=faults
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}") from exc
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(
+        f"reconciler emulator on http://{bound_host!s}:{bound_port} (Ctrl-C stops it)", err=True
+    )
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return ExitCode.OK
 
 
