@@ -51,6 +51,7 @@ CONFIG_SCHEMA = "reconciler.schema.json"
 ENV_REFERENCE = re.compile(r"\$(\$?)\{([^}]*)\}")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ARIZE_MAX_WINDOW = timedelta(days=30)
+_NULL_TAG = "tag:yaml.org,2002:null"
 
 Path_ = tuple[str | int, ...]
 
@@ -109,6 +110,7 @@ class _Document:
     line: int
     lines: dict[Path_, int] = field(default_factory=dict)
     sensitive: set[Path_] = field(default_factory=set)
+    unresolved: set[Path_] = field(default_factory=set)  # ${...} that could not be replaced
 
     def line_of(self, path: Iterable[str | int]) -> int:
         """Return the line of `path`, or of its nearest ancestor that has one."""
@@ -120,9 +122,9 @@ class _Document:
         return self.line
 
     def is_sensitive(self, path: Iterable[str | int]) -> bool:
-        """Say whether `path` or an ancestor holds a value taken from the environment."""
+        """Say whether `path`, an ancestor or a descendant holds a value from the environment."""
         parts = tuple(path)
-        return any(parts[:n] in self.sensitive for n in range(len(parts) + 1))
+        return any(s[: len(parts)] == parts or parts[: len(s)] == s for s in self.sensitive)
 
 
 class _Reader:
@@ -159,8 +161,8 @@ class _Reader:
             return []
         documents = []
         for node in nodes:
-            if node is None:
-                continue
+            if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG):
+                continue  # an empty document (a stray `---`) declares nothing
             document = _Document(value=None, line=node.start_mark.line + 1)
             document.value = self._build(node, (), document)
             documents.append(document)
@@ -205,6 +207,7 @@ class _Reader:
                 return "${" + name + "}"
             document.sensitive.add(path)
             if not ENV_NAME.match(name):
+                document.unresolved.add(path)
                 self._problem(
                     document,
                     path,
@@ -215,6 +218,7 @@ class _Reader:
                 return ""
             value = self.environ.get(name)
             if value is None:
+                document.unresolved.add(path)
                 self._problem(
                     document,
                     path,
@@ -269,15 +273,66 @@ def _schema_problems(
 ) -> list[Problem]:
     problems: dict[tuple[int, str, str], Problem] = {}
     for error in validator.iter_errors(document.value):
-        chosen = error
-        if error.validator in ("anyOf", "oneOf") and error.context:
-            chosen = best_match(error.context)
+        if tuple(error.absolute_path) in document.unresolved:
+            continue  # already reported as an unset or invalid ${...}
+        chosen = _branch_error(error) if error.validator in ("anyOf", "oneOf") else error
         path = list(chosen.absolute_path)
-        message, fix, path = _explain(chosen, path, document, kind=kind)
+        if chosen is error and error.validator in ("anyOf", "oneOf"):
+            message, fix = _alternatives(error)
+        else:
+            message, fix, path = _explain(chosen, path, document, kind=kind)
         line = document.line_of(path)
         problem = Problem(path=display, line=line, field=_dotted(path), message=message, fix=fix)
         problems.setdefault((line, problem.field, message), problem)
     return list(problems.values())
+
+
+def _branch_error(error: ValidationError) -> ValidationError:
+    """Pick the error of the anyOf/oneOf branch the user most likely meant.
+
+    Returns `error` itself when every branch only lacks a required field (or, for oneOf,
+    when several branches match), so that the caller can name the alternatives.
+    """
+    if not error.context:
+        return error
+    if all(e.validator == "required" and not e.path for e in error.context):
+        return error
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(int(sub.schema_path[0]), []).append(sub)
+    subschemas = error.validator_value if isinstance(error.validator_value, list) else []
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    required = [set(s.get("required", ())) if isinstance(s, dict) else set() for s in subschemas]
+    common = set.intersection(*required) if required else set()
+
+    def rank(item: tuple[int, list[ValidationError]]) -> tuple[int, int, int]:
+        n, errors = item
+        present = len((required[n] - common) & set(instance))
+        shallow = sum(1 for e in errors if e.validator == "required" and not e.path)
+        return (-present, shallow, len(errors))
+
+    _, errors = min(branches.items(), key=rank)
+    chosen: ValidationError = best_match(errors)
+    return chosen
+
+
+def _alternatives(error: ValidationError) -> tuple[str, str]:
+    """Word an anyOf/oneOf whose branches differ only in required fields: (message, fix)."""
+    subschemas = error.validator_value if isinstance(error.validator_value, list) else []
+    required = [list(s.get("required", ())) if isinstance(s, dict) else [] for s in subschemas]
+    common = set.intersection(*(set(r) for r in required)) if required else set()
+    branches = [
+        " and ".join(f"`{name}`" for name in names if name not in common) for names in required
+    ]
+    branches = [b for b in branches if b]
+    if error.validator == "oneOf" and not error.context:
+        together = " and ".join(branches)
+        return f"{together} cannot be given together", "Keep one of them"
+    if len(branches) > 2 and all(" and " not in b for b in branches):
+        listed = f"{', '.join(branches[:-1])} or {branches[-1]}"
+    else:
+        listed = ", or ".join(branches) if len(branches) > 2 else " or ".join(branches)
+    return f"needs {listed}", "Add one of them"
 
 
 def _explain(
@@ -373,6 +428,10 @@ def _explain(
                 )
             return error.message, "", path
         case "not":
+            names = validator_value.get("required") if isinstance(validator_value, dict) else None
+            if names:
+                listed = " and ".join(f"`{n}`" for n in names)
+                return f"{listed} cannot be given together", "Keep one of them", path
             return "is not allowed here", "Remove it", path
         case _:
             message = error.message if not secret else "is not valid"
@@ -411,6 +470,10 @@ def load_config(path: Path, *, environ: Mapping[str, str]) -> Config:
     reader = _Reader(display, environ)
     documents = reader.read(text)
     problems = list(reader.problems)
+    if not problems and not documents:
+        problems.append(
+            Problem(path=display, line=0, message="is empty", fix="Start with `workspace: my-team`")
+        )
     if not problems and len(documents) != 1:
         problems.append(
             Problem(
@@ -420,21 +483,23 @@ def load_config(path: Path, *, environ: Mapping[str, str]) -> Config:
                 fix="Remove the other documents (manifests go in their own files)",
             )
         )
-    if problems:
+    if len(documents) != 1:
         raise ManifestError(problems)
     (document,) = documents
     if not isinstance(document.value, dict):
         raise ManifestError(
             [
+                *problems,
                 Problem(
                     path=display,
                     line=document.line,
                     message="must be a mapping with at least `workspace:`",
                     fix="Start with `workspace: my-team`",
-                )
+                ),
             ]
         )
-    problems = _schema_problems(_validator(CONFIG_SCHEMA), document, display, kind="config")
+    # ${VAR} problems do not hide the rest: every problem of the file is reported at once.
+    problems += _schema_problems(_validator(CONFIG_SCHEMA), document, display, kind="config")
     if problems:
         raise ManifestError(problems)
     value = document.value
@@ -560,7 +625,12 @@ def _resource(document: _Document, display: str) -> tuple[Resource | None, list[
         ]
     api_version = value.get("apiVersion")
     if api_version != API_VERSION:
-        shown = "missing" if api_version is None else f"`{_show(api_version)}` is not known"
+        if api_version is None:
+            shown = "missing"
+        elif document.is_sensitive(("apiVersion",)):
+            shown = "(from the environment) is not known"
+        else:
+            shown = f"`{_show(api_version)}` is not known"
         return None, [
             Problem(
                 path=display,
@@ -575,12 +645,20 @@ def _resource(document: _Document, display: str) -> tuple[Resource | None, list[
     except ValueError:
         known = ", ".join(k.value for k in Kind)
         close = difflib.get_close_matches(str(value.get("kind")), [k.value for k in Kind], n=1)
+        if document.is_sensitive(("kind",)):
+            close = []
         return None, [
             Problem(
                 path=display,
                 line=document.line_of(("kind",)),
                 field="kind",
-                message=f"unknown kind {_show(value.get('kind'))}",
+                message=(
+                    "kind missing"
+                    if value.get("kind") is None
+                    else "unknown kind (from the environment)"
+                    if document.is_sensitive(("kind",))
+                    else f"unknown kind {_show(value.get('kind'))}"
+                ),
                 fix=f"Did you mean {close[0]}?" if close else f"Use one of {known}",
             )
         ]
