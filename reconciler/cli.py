@@ -201,7 +201,10 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
     server = emulator.make_server(
         "127.0.0.1", 0, seed=0, time_scale=time_scale, state_path=state_dir / "emulator.sqlite3"
     )
-    thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+    # A short poll interval: shutdown() waits up to one interval, and every command pays it.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator", daemon=True
+    )
     thread.start()
     try:
         host, port = server.server_address[:2]
@@ -466,7 +469,9 @@ def apply(
 @click.option("--latency-ms", default=0.0, type=float, help="Added latency per request.")
 @click.option("--latency-jitter-ms", default=0.0, type=float, help="Random extra latency.")
 @click.option("--rate-429", default=0.0, type=float, help="Share of requests answered 429.")
-@click.option("--rate-5xx", default=0.0, type=float, help="Share of requests answered 503.")
+@click.option(
+    "--rate-5xx", default=0.0, type=float, help="Share of requests answered 500, 502, 503 or 504."
+)
 @click.option("--drop-rate", default=0.0, type=float, help="Share of connections dropped.")
 @click.option(
     "--lost-create-rate", default=0.0, type=float, help="Share of creates whose answer is lost."

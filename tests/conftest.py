@@ -40,7 +40,10 @@ def start_emulator() -> Iterator[EmulatorFactory]:
 
     def start(**options: object) -> str:
         server = emulator.make_server("127.0.0.1", 0, **options)  # type: ignore[arg-type]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # shutdown() waits up to one poll interval: keep it short so tests stay fast.
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         thread.start()
         servers.append(server)
         threads.append(thread)

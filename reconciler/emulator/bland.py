@@ -227,6 +227,12 @@ class BlandApi:
             raise _invalid(
                 "workbench_setup_id and workbench_setup_version_id must be given together"
             )
+        for name, value in (
+            ("workbench_setup_id", setup_id),
+            ("workbench_setup_version_id", setup_version_id),
+        ):
+            if value is not None and (not isinstance(value, str) or not UUID.match(value)):
+                raise _invalid(f"{name} must be a UUID")
         if not agents and setup_version_id is None:
             raise _invalid("attached_agents or workbench_setup_version_id is required")
         triggered_by = body.get("triggered_by", "manual")
@@ -436,7 +442,8 @@ class BlandApi:
             COST_PER_ATOM_USD[catalogue.AGENTS[a["eval_agent_id"]].modality] for a in agents
         ) / max(len(agents), 1)
         if status in ("COMPLETE", "PARTIAL") or (status == "CANCELLED" and done > 0):
-            summary = self._summary(request, timeline, atoms, done)
+            modalities = {catalogue.AGENTS[a["eval_agent_id"]].modality for a in agents}
+            summary = self._summary(request, timeline, atoms, done, modalities)
             cost = round(done * cost_per_atom, 4)
         elif status == "FAILED":
             cost = round(atoms.count * cost_per_atom * 0.1, 4)
@@ -458,7 +465,11 @@ class BlandApi:
 
     @staticmethod
     def _summary(
-        request: Mapping[str, Any], timeline: Timeline, atoms: Atoms, done: int
+        request: Mapping[str, Any],
+        timeline: Timeline,
+        atoms: Atoms,
+        done: int,
+        modalities: set[str],
     ) -> dict[str, Any]:
         share = done / atoms.count if atoms.count else 0.0
         failed_calls = round(timeline.failed_calls * share)
@@ -466,11 +477,10 @@ class BlandApi:
         scored_atoms = scored_calls * atoms.agents
         mean = timeline.score_mean if scored_calls else None
         threshold = request.get("pass_threshold_pct")
-        mode = request["run_mode"]
-        return {
+        return {  # a modality's mean exists only if a judge of that modality scored (§5)
             "overall_score_mean": mean,
-            "text_score_mean": mean if mode in ("text", "full") else None,
-            "audio_score_mean": mean if mode in ("audio", "full") else None,
+            "text_score_mean": mean if "text" in modalities else None,
+            "audio_score_mean": mean if "audio" in modalities else None,
             "successful_call_count": scored_calls,
             "failed_call_count": failed_calls,
             "insufficient_evidence_count": min(timeline.insufficient, scored_atoms),
