@@ -489,7 +489,8 @@ class Reason(StrEnum):
     MISSING = "missing"  # create: no run satisfies the resource
     RETRY_AFTER_FAILURE = "retry_after_failure"  # create: earlier attempts failed or were cancelled
     RERUN_AFTER = "rerun_after"  # create: every run predates lifecycle.rerun_after
-    SPEC_CHANGED = "spec_changed"  # replace: the active managed run has an old spec hash
+    SPEC_CHANGED = "spec_changed"  # the spec differs from the managed run's (replace, or a
+    # create after the old run finished, or the cancel left over from an interrupted replace)
     NOT_DECLARED = "not_declared"  # cancel: the run's address or key is no longer declared
     DUPLICATE = "duplicate"  # cancel: a newer copy of a run we already have (rule 7)
     SATISFIED = "satisfied"  # no-op: a managed run satisfies the resource

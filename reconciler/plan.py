@@ -11,7 +11,7 @@ import fnmatch
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from operator import attrgetter
 
 from deepdiff import DeepDiff
 
@@ -51,7 +51,10 @@ class _Vendor:
     vendor: Vendor
     mode: IdentityMode
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    by_address: dict[str, list[LiveRun]] = field(default_factory=lambda: defaultdict(list))
+    # managed runs by address, then by their spec-hash label (None when it is missing)
+    by_address: dict[str, dict[str | None, list[LiveRun]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
     by_key: dict[NaturalKey, list[LiveRun]] = field(default_factory=lambda: defaultdict(list))
     by_adopt_key: dict[str, list[LiveRun]] = field(default_factory=lambda: defaultdict(list))
     managed_ids: set[str] = field(default_factory=set)
@@ -74,14 +77,13 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
             if run.run_id not in vendor.managed_ids
         )
     changes: list[Change] = []
-    claimed: set[tuple[Vendor, str]] = set()  # runs a resource accounted for
     for resource in resources:
         vendor = vendors.get(resource.vendor) or _Vendor(
             resource.vendor, identity_mode(resource.vendor)
         )
-        changes += _reconcile(resource, vendor, settings, claimed)
+        changes += _reconcile(resource, vendor, settings)
     for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
-        changes += _prune(vendor, declared_addresses, declared_keys, claimed, in_scope)
+        changes += _prune(vendor, declared_addresses, declared_keys, in_scope)
     changes.sort(key=_order)
     counts = tuple(
         VendorCounts(vendor=v.vendor, live=v.counts["live"], **_managed_counts(v))
@@ -106,30 +108,59 @@ def _managed_counts(vendor: _Vendor) -> dict[str, int]:
 
 def _index(live: Iterable[LiveRun], settings: PlanSettings) -> dict[Vendor, _Vendor]:
     vendors: dict[Vendor, _Vendor] = {}
-    for run in sorted(live, key=_run_order):
+    for run in live:
         vendor = vendors.get(run.vendor)
         if vendor is None:
             vendor = vendors[run.vendor] = _Vendor(run.vendor, identity_mode(run.vendor))
         vendor.counts["live"] += 1
-        owner = _ownership(run, vendor.mode, settings)
+        # One dict per run instead of a scan per `run.label()`; reversed so that, as there,
+        # the first of two equal keys wins.
+        labels = dict(reversed(run.labels)) if run.labels else {}
+        owner = _ownership(run, vendor.mode, settings, labels)
         vendor.counts[owner] += 1
         if owner == "managed":
-            vendor.managed_ids.add(run.run_id)
+            if run.natural_key is not None:  # only keyed runs need the id set (see `by_key`)
+                vendor.managed_ids.add(run.run_id)
             vendor.managed_active += run.phase is RunPhase.ACTIVE
-            address = run.label(LABEL_ADDRESS)
+            address = labels.get(LABEL_ADDRESS)
             if vendor.mode is IdentityMode.LABELS and address:
-                vendor.by_address[address].append(run)
+                vendor.by_address[address][labels.get(LABEL_SPEC_HASH)].append(run)
         if run.natural_key is not None:
             vendor.by_key[run.natural_key].append(run)
         if owner == "unmanaged" and run.adopt_key is not None:
             vendor.by_adopt_key[run.adopt_key].append(run)
+    for vendor in vendors.values():
+        for by_hash in vendor.by_address.values():
+            for group in by_hash.values():
+                _sort_runs(group)
+        for groups in (vendor.by_key, vendor.by_adopt_key):
+            for group in groups.values():
+                _sort_runs(group)
     return vendors
 
 
-def _ownership(run: LiveRun, mode: IdentityMode, settings: PlanSettings) -> str:
+def _sort_runs(runs: list[LiveRun]) -> None:
+    """Sort runs oldest first, ties by run id, in place.
+
+    Each group is sorted on its own (small lists, so planning stays linear in the number of
+    runs), by two stable sorts on existing attributes: no key tuples are allocated, which
+    keeps the cyclic GC from walking the whole live state in the middle of a plan.
+    """
+    if len(runs) > 1:
+        runs.sort(key=_RUN_ID)
+        runs.sort(key=_CREATED_AT)
+
+
+_RUN_ID = attrgetter("run_id")
+_CREATED_AT = attrgetter("created_at")
+
+
+def _ownership(
+    run: LiveRun, mode: IdentityMode, settings: PlanSettings, labels: dict[str, str]
+) -> str:
     """Say whether a run is managed by this workspace, foreign, or unmanaged (rule 6)."""
     if mode is IdentityMode.LABELS:
-        workspace = run.label(LABEL_WORKSPACE)
+        workspace = labels.get(LABEL_WORKSPACE)
         if workspace is None:
             return "unmanaged"
         return "managed" if workspace == settings.workspace else "foreign"
@@ -142,25 +173,22 @@ def _ownership(run: LiveRun, mode: IdentityMode, settings: PlanSettings) -> str:
 # --- one resource --------------------------------------------------------------------------
 
 
-def _reconcile(
-    resource: Resource, vendor: _Vendor, settings: PlanSettings, claimed: set[tuple[Vendor, str]]
-) -> list[Change]:
+def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> list[Change]:
     """Rules 1, 2, 3 and 7 for one declared resource."""
     cutoff = resource.lifecycle.rerun_after
     if cutoff is not None and cutoff > settings.now:
         cutoff = None  # a future rerun_after is not yet in effect (docs/decisions.md)
     if vendor.mode is IdentityMode.LABELS:
-        mine = vendor.by_address.get(str(resource.address), [])
-        current = [r for r in mine if r.label(LABEL_SPEC_HASH) == resource.spec_hash]
-        stale = [r for r in mine if r.label(LABEL_SPEC_HASH) != resource.spec_hash]
+        by_hash = vendor.by_address.get(str(resource.address), {})
+        current = list(by_hash.get(resource.spec_hash, ()))
+        stale = [r for h, group in by_hash.items() if h != resource.spec_hash for r in group]
+        _sort_runs(stale)  # several older hashes: oldest first again
         identity = Identity.LABELS
     else:
         assert resource.natural_key is not None
         current = list(vendor.by_key.get(resource.natural_key, []))
         stale = []
         identity = Identity.NATURAL_KEY
-    for run in current + stale:
-        claimed.add((run.vendor, run.run_id))
     recent = [r for r in current if cutoff is None or r.created_at >= cutoff]
     satisfying = [r for r in recent if r.phase.satisfies]
     if not satisfying and resource.lifecycle.adopt and resource.adopt_key is not None:
@@ -170,13 +198,11 @@ def _reconcile(
             if r.phase.satisfies and (cutoff is None or r.created_at >= cutoff)
         ]
         if adoptable:
-            for run in adoptable:
-                claimed.add((run.vendor, run.run_id))
             satisfying, identity = adoptable, Identity.ADOPTED
     changes: list[Change] = []
     stale_active = [r for r in stale if r.phase is RunPhase.ACTIVE]
     if satisfying:
-        kept, duplicates = _keep_oldest_active(satisfying, vendor)
+        kept, duplicates = _keep_oldest_active(satisfying, vendor, identity)
         reason = {
             Identity.LABELS: Reason.SATISFIED,
             Identity.NATURAL_KEY: Reason.MATCHED,
@@ -200,7 +226,7 @@ def _reconcile(
                 attempts=attempts,
             )
         )
-        changes += [_cancel(resource, r, Reason.SPEC_CHANGED, identity) for r in stale_active]
+        # Nothing will replace an older run that is still going: keep it (lost work otherwise).
         return changes
     if attempts:
         reason = Reason.RETRY_AFTER_FAILURE
@@ -226,8 +252,20 @@ def _reconcile(
         )
         changes += [_cancel(resource, r, Reason.SPEC_CHANGED, identity) for r in others]
     else:
+        changed: tuple[FieldDiff, ...] = ()
+        if reason is Reason.MISSING and stale:  # rule 5: the old run finished; say what changed
+            reason, changed = Reason.SPEC_CHANGED, _field_diffs(stale[-1], resource)
         changes.append(
-            _change(Action.CREATE, reason, resource, Identity.NONE, run=None, attempts=attempts)
+            Change(
+                action=Action.CREATE,
+                reason=reason,
+                vendor=resource.vendor,
+                subject=str(resource.address),
+                identity=Identity.NONE,
+                resource=resource,
+                changed=changed,
+                attempts=attempts,
+            )
         )
     changes += [
         _change(Action.NO_OP, Reason.PROTECTED, resource, identity, run=r)
@@ -238,15 +276,18 @@ def _reconcile(
 
 
 def _keep_oldest_active(
-    satisfying: list[LiveRun], vendor: _Vendor
+    satisfying: list[LiveRun], vendor: _Vendor, identity: Identity
 ) -> tuple[LiveRun, list[LiveRun]]:
     """Return the run that satisfies the resource and the managed duplicates to cancel."""
     active = [r for r in satisfying if r.phase is RunPhase.ACTIVE]
     if not active:
         return satisfying[-1], []  # the newest finished run is the current result
     kept = active[0]
-    duplicates = [r for r in active[1:] if r.run_id in vendor.managed_ids]
-    return kept, duplicates
+    if identity is Identity.LABELS:  # runs found by our labels are all managed
+        return kept, active[1:]
+    if identity is Identity.ADOPTED:  # adopted runs are unmanaged by definition
+        return kept, []
+    return kept, [r for r in active[1:] if r.run_id in vendor.managed_ids]
 
 
 def _cancel(resource: Resource, run: LiveRun, reason: Reason, identity: Identity) -> Change:
@@ -295,14 +336,15 @@ def _field_diffs(run: LiveRun, resource: Resource) -> tuple[FieldDiff, ...]:
         (DiffKind.ADDED, "dictionary_item_added"),
         (DiffKind.REMOVED, "dictionary_item_removed"),
     ):
-        for path in diff.get(key, ()):
-            name = path[len("root['") : -len("']")]
+        names = [path[len("root['") : -len("']")] for path in diff.get(key, ())]
+        for name in names:
             new: str | None = None
             if kind is not DiffKind.REMOVED and name not in resource.sensitive_paths:
                 if name.startswith("lifecycle.triggers."):
                     new = triggers.get(name[len("lifecycle.triggers.") :])
-                elif not any(
-                    p == name or p.startswith(name + ".") for p in resource.sensitive_paths
+                elif not any(  # a secret anywhere inside the field hides all of it
+                    p == name or p.startswith((name + ".", name + "["))
+                    for p in resource.sensitive_paths
                 ):
                     new = canonical_json(spec.get(name))
             if new is not None and len(new) > MAX_SHOWN_VALUE:
@@ -318,7 +360,6 @@ def _prune(
     vendor: _Vendor,
     declared_addresses: set[str],
     declared_keys: set[NaturalKey],
-    claimed: set[tuple[Vendor, str]],
     in_scope: _Matcher,
 ) -> list[Change]:
     """Rule 4 (prune), with rules 5, 6 and 8: only active managed runs, never protected ones."""
@@ -327,8 +368,9 @@ def _prune(
     if vendor.mode is IdentityMode.LABELS:
         runs = (
             r
-            for address, group in vendor.by_address.items()
+            for address, by_hash in vendor.by_address.items()
             if address not in declared_addresses
+            for group in by_hash.values()
             for r in group
         )
     else:
@@ -340,7 +382,9 @@ def _prune(
             if r.run_id in vendor.managed_ids
         )
     for run in runs:
-        if (run.vendor, run.run_id) in claimed or run.phase is not RunPhase.ACTIVE:
+        # Runs a declared resource accounts for are never here: their address or key is
+        # declared, and adopted runs are unmanaged.
+        if run.phase is not RunPhase.ACTIVE:
             continue
         subject = run.label(LABEL_ADDRESS) or str(run.natural_key or run.run_id)
         if not in_scope(subject):
@@ -416,8 +460,9 @@ def _notes(changes: Sequence[Change], vendors: dict[Vendor, _Vendor]) -> tuple[s
         if change.reason is Reason.ATTEMPTS_EXHAUSTED and change.resource is not None:
             notes.append(
                 f"{change.subject}: {change.attempts} runs of this spec failed or were cancelled "
-                f"(max_attempts {change.resource.lifecycle.max_attempts}); nothing is created. "
-                "Change the spec or a trigger, or raise lifecycle.max_attempts"
+                f"(max_attempts {change.resource.lifecycle.max_attempts}); nothing is created and "
+                "runs of an earlier spec keep running. Change the spec or a trigger, or raise "
+                "lifecycle.max_attempts"
             )
         elif change.reason is Reason.PROTECTED:
             notes.append(f"{change.subject}: run {change.run_id} is protected and is left running")
@@ -428,10 +473,6 @@ def _notes(changes: Sequence[Change], vendors: dict[Vendor, _Vendor]) -> tuple[s
                 "key and never cancelled unless ownership can be proven"
             )
     return tuple(notes)
-
-
-def _run_order(run: LiveRun) -> tuple[datetime, str]:
-    return (run.created_at, run.run_id)
 
 
 def _order(change: Change) -> tuple[str, str, str, str]:
