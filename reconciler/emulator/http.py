@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +51,19 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(status)
         self.response = Response(status, body, dict(headers or {}), content_type)
+
+
+class VendorApi(Protocol):
+    """One vendor's API inside the emulator: the server routes by path and applies faults."""
+
+    def handles(self, path: str) -> bool:
+        """Say whether `path` (no query) belongs to this API."""
+        ...
+
+    def is_create(self, request: Request) -> bool:
+        """Say whether `request` creates a run (the target of the lost-create fault)."""
+        ...
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request, or raise ApiError with the vendor's error body."""
+        ...

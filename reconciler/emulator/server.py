@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from reconciler.emulator.bland import BlandApi
-from reconciler.emulator.http import ApiError, Request, Response
+from reconciler.emulator.http import ApiError, Request, Response, VendorApi
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
@@ -96,7 +96,9 @@ class EmulatorServer(ThreadingHTTPServer):
         if state_path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
         self.bland = BlandApi(self._db, self._lock, seed=seed, time_scale=time_scale, clock=clock)
-        self.apis = (self.bland,)
+        # One attribute and one entry in `apis` per vendor; the first API that handles a path
+        # answers it.
+        self.apis: tuple[VendorApi, ...] = (self.bland,)
 
     def server_close(self) -> None:
         """Close the socket and the database."""
