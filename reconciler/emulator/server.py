@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from reconciler.emulator.adaline import AdalineApi
+from reconciler.emulator.arize import ArizeApi
 from reconciler.emulator.bland import BlandApi
 from reconciler.emulator.http import ApiError, Request, Response, VendorApi
 
@@ -96,9 +98,13 @@ class EmulatorServer(ThreadingHTTPServer):
         if state_path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
         self.bland = BlandApi(self._db, self._lock, seed=seed, time_scale=time_scale, clock=clock)
+        self.adaline = AdalineApi(
+            self._db, self._lock, seed=seed, time_scale=time_scale, clock=clock
+        )
+        self.arize = ArizeApi(self._db, self._lock, seed=seed, time_scale=time_scale, clock=clock)
         # One attribute and one entry in `apis` per vendor; the first API that handles a path
         # answers it.
-        self.apis: tuple[VendorApi, ...] = (self.bland,)
+        self.apis: tuple[VendorApi, ...] = (self.bland, self.adaline, self.arize)
 
     def server_close(self) -> None:
         """Close the socket and the database."""
