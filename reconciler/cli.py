@@ -218,7 +218,7 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
 def _open_providers(
     stack: ExitStack, app: App, config: Config, vendors: Sequence[Vendor]
 ) -> dict[Vendor, Provider]:
-    from reconciler.providers.registry import make_provider
+    from reconciler.providers.registry import emulator_base_url, make_provider
     from reconciler.secret import Secret
 
     providers: dict[Vendor, Provider] = {}
@@ -232,7 +232,7 @@ def _open_providers(
         if base_url == EMULATOR:
             if emulator_url is None:
                 emulator_url = stack.enter_context(_embedded_emulator(config.root, app.environ))
-            base_url = emulator_url
+            base_url = emulator_base_url(vendor, emulator_url)
             api_key = api_key or Secret(EMULATOR_DEMO_KEY)
         if api_key is None or not api_key:
             raise ConfigError(

@@ -19,12 +19,13 @@ class LiveState:
     vendors: tuple[Vendor, ...]
 
     def fingerprint(self, vendor: Vendor) -> str:
-        """Hash what a plan depends on at `vendor`: each run's id, phase and labels."""
+        """Hash what a plan depends on at `vendor`: each run's id, phase, labels, key, owner."""
         digest = hashlib.sha256()
         for run in self.runs:
             if run.vendor is vendor:
                 labels = ",".join(f"{k}={v}" for k, v in run.labels)
-                digest.update(f"{run.run_id}|{run.phase.value}|{labels}\n".encode())
+                key = f"{run.natural_key or ''}|{run.created_by or ''}"
+                digest.update(f"{run.run_id}|{run.phase.value}|{labels}|{key}\n".encode())
         return digest.hexdigest()
 
     def phases(self, vendor: Vendor) -> dict[str, str]:

@@ -21,11 +21,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -33,6 +34,9 @@ from reconciler.errors import ProviderError, TransientProviderError
 from reconciler.secret import Secret
 
 log = logging.getLogger("reconciler.http")
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 RETRY_EXTENSION = "reconciler.retry"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -314,3 +318,17 @@ def json_data(response: httpx.Response, *, vendor: str, operation: str) -> Any:
             operation=operation,
             status=response.status_code,
         ) from exc
+
+
+def gather(fn: Callable[[T], R], items: Iterable[T], *, max_workers: int) -> list[R]:
+    """Call `fn` on every item concurrently; return results in order, or raise the first error.
+
+    Used to list several prompts or tasks of one vendor at once; the transport's concurrency
+    cap still bounds the requests in flight.
+    """
+    todo = list(items)
+    if len(todo) <= 1:
+        return [fn(item) for item in todo]
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(todo)))) as pool:
+        futures = [pool.submit(fn, item) for item in todo]
+        return [future.result() for future in futures]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, assert_never
+
 import httpx
 
-from reconciler.errors import ConfigError
 from reconciler.model import Vendor
 from reconciler.providers.base import Provider
 from reconciler.secret import Secret
@@ -25,22 +26,35 @@ def make_provider(
     transport: httpx.BaseTransport | None = None,
 ) -> Provider:
     """Return the provider of `vendor`, configured from reconciler.yaml's block."""
-    del owner_user_id, task_ids, space_id  # Arize settings (issue 4)
+    common: dict[str, Any] = {
+        "api_key": api_key,
+        "base_url": base_url,
+        "timeout_s": timeout_s,
+        "max_retries": max_retries,
+        "max_concurrency": max_concurrency,
+        "requests_per_second": requests_per_second,
+        "transport": transport,
+    }
     match vendor:
         case Vendor.BLAND:
             from reconciler.providers.bland import BlandProvider
 
-            return BlandProvider(
-                api_key=api_key,
-                base_url=base_url,
-                timeout_s=timeout_s,
-                max_retries=max_retries,
-                max_concurrency=max_concurrency,
-                requests_per_second=requests_per_second,
-                transport=transport,
+            return BlandProvider(**common)
+        case Vendor.ADALINE:
+            from reconciler.providers.adaline import AdalineProvider
+
+            return AdalineProvider(**common)
+        case Vendor.ARIZE:
+            from reconciler.providers.arize import ArizeProvider
+
+            return ArizeProvider(
+                **common, owner_user_id=owner_user_id, task_ids=task_ids, space_id=space_id
             )
-        case Vendor.ADALINE | Vendor.ARIZE:
-            raise ConfigError(
-                f"providers.{vendor.value}: {vendor.display_name} is not supported yet; "
-                "only Bland runs can be planned and applied in this version"
-            )
+        case _:
+            assert_never(vendor)
+
+
+def emulator_base_url(vendor: Vendor, root: str) -> str:
+    """Return where the emulator at `root` serves `vendor`'s API (Adaline's base ends in /v2)."""
+    suffix = {Vendor.BLAND: "", Vendor.ADALINE: "/v2", Vendor.ARIZE: ""}[vendor]
+    return root.rstrip("/") + suffix

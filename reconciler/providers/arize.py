@@ -1,0 +1,340 @@
+"""Arize AX task runs (`/v2/tasks/{task_id}/trigger`, `/v2/task-runs`), per `providers/arize.md`.
+
+A task run carries no labels (§8). Its natural key is the task and data window, or the task
+and experiment name (found through the run's `experiment_id`, §12.9); it is ours only when
+`created_by_user_id` is the configured `owner_user_id`. There is no global run list: the runs
+of every task a resource names are listed, plus, for prune, the configured tasks or space.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from reconciler.errors import ListingError, ProviderError, TransientProviderError
+from reconciler.model import LiveRun, NaturalKey, Resource, RunPhase, Vendor, parse_instant
+from reconciler.providers.http import (
+    SecretHeaderAuth,
+    build_client,
+    check_response,
+    gather,
+    json_data,
+    retry_extension,
+    transport_errors,
+)
+from reconciler.secret import Secret
+
+log = logging.getLogger("reconciler.providers.arize")
+
+DEFAULT_BASE_URL = "https://api.arize.com"
+PAGE_SIZE = 100
+MAX_PAGES = 100_000
+RECOVERY_MARGIN = timedelta(minutes=1)
+VENDOR = Vendor.ARIZE.value
+
+
+def _path(*parts: str) -> str:
+    """Join path segments, each percent-encoded with no safe characters (§12.5)."""
+    return "/" + "/".join(quote(p, safe="") for p in parts)
+
+
+class ArizeProvider:
+    """Trigger, list, read and cancel Arize task runs over one httpx client."""
+
+    vendor = Vendor.ARIZE
+
+    def __init__(
+        self,
+        *,
+        api_key: Secret,
+        base_url: str | None = None,
+        timeout_s: float = 30.0,
+        max_retries: int = 5,
+        max_concurrency: int = 8,
+        requests_per_second: float | None = None,
+        owner_user_id: str | None = None,
+        task_ids: Sequence[str] = (),
+        space_id: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._max_concurrency = max_concurrency
+        self._owner = owner_user_id
+        self._task_ids = tuple(task_ids)
+        self._space_id = space_id
+        self._experiment_names: dict[str, str] = {}
+        self._names_lock = threading.Lock()
+        self._client = build_client(
+            base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
+            auth=SecretHeaderAuth("authorization", api_key, prefix="Bearer "),
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            max_concurrency=max_concurrency,
+            requests_per_second=requests_per_second,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Release the HTTP client."""
+        self._client.close()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str | int] | None = None,
+        body: object = None,
+        retry: bool = False,
+    ) -> Any:
+        with transport_errors(vendor=VENDOR, operation=operation):
+            response = self._client.request(
+                method,
+                path,
+                params=params,
+                json=body,
+                extensions=retry_extension() if retry else None,
+            )
+        check_response(response, vendor=VENDOR, operation=operation)
+        return json_data(response, vendor=VENDOR, operation=operation)
+
+    def _pages(
+        self, path: str, key: str, *, operation: str, params: Mapping[str, str | int] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every item of an Arize list (`{key: [...], pagination}`), or raise ListingError."""
+        query: dict[str, str | int] = {"limit": PAGE_SIZE, **(params or {})}
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            page = self._call("GET", path, operation=operation, params=query)
+            items = page.get(key) if isinstance(page, dict) else None
+            if not isinstance(items, list):
+                raise ListingError(
+                    f"a list page has no `{key}` array", vendor=VENDOR, operation=operation
+                )
+            yield from (item for item in items if isinstance(item, dict))
+            pagination = page.get("pagination") or {}
+            if not pagination.get("has_more"):
+                return
+            cursor = pagination.get("next_cursor")
+            if not cursor or cursor in seen:
+                raise ListingError(
+                    "pagination ended early: has_more is true but there is no new next_cursor",
+                    vendor=VENDOR,
+                    operation=operation,
+                )
+            seen.add(cursor)
+            query = {**query, "cursor": cursor}
+        raise ListingError(f"more than {MAX_PAGES} pages", vendor=VENDOR, operation=operation)
+
+    # --- listing -----------------------------------------------------------------------
+
+    def _tasks_to_list(self, desired: Sequence[Resource]) -> list[str]:
+        tasks = {r.natural_key.container for r in desired if r.natural_key is not None}
+        tasks.update(self._task_ids)
+        if self._space_id:
+            operation = f"list tasks of space {self._space_id}"
+            tasks.update(
+                str(task["id"])
+                for task in self._pages(
+                    "/v2/tasks", "tasks", operation=operation, params={"space_id": self._space_id}
+                )
+                if "id" in task
+            )
+        return sorted(tasks)
+
+    def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
+        """List the runs of every task in play, all pages, concurrently; or raise ListingError."""
+        try:
+            tasks = self._tasks_to_list(desired)
+            lists = gather(self._task_runs, tasks, max_workers=self._max_concurrency)
+        except ListingError:
+            raise
+        except ProviderError as error:
+            raise ListingError(
+                str(error).split(": ", 2)[-1],
+                vendor=VENDOR,
+                operation=error.operation,
+                status=error.status,
+                request_id=error.request_id,
+            ) from error
+        return [run for runs in lists for run in runs]
+
+    def _task_runs(self, task_id: str) -> list[LiveRun]:
+        operation = f"list runs of task {task_id}"
+        try:
+            items = list(
+                self._pages(_path("v2", "tasks", task_id, "runs"), "task_runs", operation=operation)
+            )
+        except ProviderError as error:
+            if error.status == 404 and not isinstance(error, ListingError):
+                raise ListingError(
+                    f"task {task_id} was not found or is not readable with this key",
+                    vendor=VENDOR,
+                    operation=operation,
+                    status=404,
+                ) from error
+            raise
+        unknown = {
+            str(item["experiment_id"])
+            for item in items
+            if item.get("experiment_id")
+            and str(item["experiment_id"]) not in self._experiment_names
+        }
+        if unknown:  # one page walk for the task's experiments instead of a GET per run
+            self._learn_experiments(task_id)
+        return [self._parse(item) for item in items]
+
+    def _learn_experiments(self, task_id: str) -> None:
+        """Map the experiments of a RUN_EXPERIMENT task's dataset to their names (§12.9)."""
+        task = self._call("GET", _path("v2", "tasks", task_id), operation="read task")
+        dataset_id = task.get("dataset_id") if isinstance(task, dict) else None
+        if not dataset_id:
+            return
+        names = {
+            str(e["id"]): str(e.get("name", ""))
+            for e in self._pages(
+                "/v2/experiments",
+                "experiments",
+                operation=f"list experiments of dataset {dataset_id}",
+                params={"dataset_id": str(dataset_id)},
+            )
+            if "id" in e
+        }
+        with self._names_lock:
+            self._experiment_names.update(names)
+
+    def _experiment_name(self, experiment_id: str) -> str:
+        with self._names_lock:
+            known = self._experiment_names.get(experiment_id)
+        if known is not None:
+            return known
+        data = self._call(
+            "GET", _path("v2", "experiments", experiment_id), operation="read experiment"
+        )
+        name = str(data.get("name", "")) if isinstance(data, dict) else ""
+        with self._names_lock:
+            self._experiment_names[experiment_id] = name
+        return name
+
+    def _parse(self, item: Mapping[str, Any]) -> LiveRun:
+        experiment_id = item.get("experiment_id")
+        name = self._experiment_name(str(experiment_id)) if experiment_id else None
+        return parse_task_run(item, experiment_name=name)
+
+    # --- create, get, cancel ---------------------------------------------------------------
+
+    def create_run(self, resource: Resource, *, workspace: str, request_id: str) -> LiveRun:
+        """Trigger the run; after a timeout or 5xx (or a 409 for a started experiment), adopt it."""
+        del workspace, request_id  # Arize stores no labels (§8)
+        spec = resource.spec
+        task_id = str(spec.pop("task_id"))
+        key = resource.natural_key
+        started = datetime.now().astimezone()
+        try:
+            data = self._call(
+                "POST", _path("v2", "tasks", task_id, "trigger"), operation="trigger", body=spec
+            )
+        except ProviderError as error:
+            lost = isinstance(error, TransientProviderError)
+            already = error.status == 409 and "experiment_name" in spec
+            if not (lost or already) or key is None:
+                raise
+            found = self._recover(task_id, key, since=started - RECOVERY_MARGIN)
+            if found is not None:
+                log.info("trigger of %s: adopted %s", resource.address, found.run_id)
+                return found
+            if already:
+                raise
+            raise TransientProviderError(
+                f"{error}; no run with this key was triggered since, so nothing was created."
+                " The next apply will try again",
+                vendor=VENDOR,
+                operation="trigger",
+                status=error.status,
+            ) from error
+        return self._parse(data)
+
+    def _recover(self, task_id: str, key: NaturalKey, *, since: datetime) -> LiveRun | None:
+        try:
+            runs = self._task_runs(task_id)
+        except ProviderError as error:
+            raise TransientProviderError(
+                f"whether the run was triggered is unknown: listing failed ({error})."
+                " The next plan lists the runs again and creates only what is missing",
+                vendor=VENDOR,
+                operation="trigger",
+            ) from error
+        mine = [
+            r
+            for r in runs
+            if r.phase.satisfies
+            and r.created_at >= since
+            and (self._owner is None or r.created_by == self._owner)
+            # An experiment run has no key until its experiment exists (§4): take it on time.
+            and (
+                r.natural_key == key
+                or (r.natural_key is None and "experiment_name" in dict(key.parts))
+            )
+        ]
+        return max(mine, key=lambda r: (r.created_at, r.run_id)) if mine else None
+
+    def get_run(self, run: LiveRun) -> LiveRun:
+        """Return the current state of `run`."""
+        return self._parse(
+            self._call("GET", _path("v2", "task-runs", run.run_id), operation="read run")
+        )
+
+    def cancel_run(self, run: LiveRun) -> LiveRun:
+        """Cancel `run`; a run that is already terminal is returned as it is (§9.1)."""
+        try:
+            data = self._call(
+                "POST",
+                _path("v2", "task-runs", run.run_id, "cancel"),
+                operation="cancel",
+                retry=True,
+            )
+        except ProviderError as error:
+            if error.status not in (400, 409):
+                raise
+            current = self.get_run(run)
+            if current.phase is RunPhase.ACTIVE:
+                raise
+            return current
+        return self._parse(data)
+
+
+def parse_task_run(item: Mapping[str, Any], *, experiment_name: str | None = None) -> LiveRun:
+    """Parse a TaskRun; statuses in any case, unknown fields (`failure_reason`...) ignored."""
+    try:
+        run_id = str(item["id"])
+        task_id = str(item["task_id"])
+        status = str(item["status"])
+        created_at = parse_instant(str(item["created_at"]))
+        start, end = item.get("data_start_time"), item.get("data_end_time")
+        key: NaturalKey | None = None
+        if start and end:
+            key = NaturalKey.arize_window(
+                task_id=task_id, start=parse_instant(str(start)), end=parse_instant(str(end))
+            )
+        elif experiment_name:
+            key = NaturalKey.arize_experiment(task_id=task_id, experiment_name=experiment_name)
+    except (KeyError, ValueError) as exc:
+        raise ProviderError(
+            f"a task run lacks a readable field ({exc})", vendor=VENDOR, operation="parse"
+        ) from exc
+    creator = item.get("created_by_user_id")
+    return LiveRun(
+        vendor=Vendor.ARIZE,
+        run_id=run_id,
+        status=status,
+        phase=RunPhase.from_status(status),
+        created_at=created_at,
+        natural_key=key,
+        created_by=str(creator) if creator else None,
+    )
