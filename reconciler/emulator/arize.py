@@ -24,7 +24,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -548,6 +548,7 @@ class ArizeApi:
         self.legacy_enums = legacy_enums  # lower-case enums in and out, as before 2026-07-16
         self._timelines: dict[str, Timeline] = {}
         self._final: dict[str, dict[str, Any]] = {}
+        self._tasks: dict[str, Task] = dict(TASKS)  # the catalogue, plus add_tasks() copies
         with lock:
             db.executescript(SCHEMA)
 
@@ -646,7 +647,7 @@ class ArizeApi:
 
     def _lookup_task(self, task_id: str) -> Task:
         _check_id(task_id, "OnlineTask", "task")
-        task = TASKS.get(task_id)
+        task = self._tasks.get(task_id)
         if task is None:
             raise _not_found("task", task_id)
         return task
@@ -704,7 +705,7 @@ class ArizeApi:
         last_runs = self._last_runs()
         items = [
             (task.created, task.id, self._render_task(task, last_runs.get(task.id)))
-            for task in TASKS.values()
+            for task in self._tasks.values()
             if (space_id is None or task.space_id == space_id)
             and (space_name is None or space_name in SPACES[task.space_id].name.lower())
             and (name is None or name in task.name.lower())
@@ -826,7 +827,7 @@ class ArizeApi:
         if version is not None and version not in dataset.version_ids:
             raise _Problem(422, f"dataset_version_id '{version}' is not a version of the dataset")
         for follow_up in follow_ups or []:
-            target = TASKS.get(follow_up)
+            target = self._tasks.get(follow_up)
             if target is None or target.type not in EVALUATION_TYPES:
                 raise _Problem(422, f"evaluation_task_ids: '{follow_up}' is not an evaluation task")
         if example_ids is not None:
@@ -907,7 +908,7 @@ class ArizeApi:
         _check_id(run_id, "TaskRun", "task run")
         with self._lock:
             row = self._db.execute("SELECT * FROM arize_runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None or row["task_id"] not in TASKS:
+        if row is None or row["task_id"] not in self._tasks:
             raise _not_found("task run", run_id)
         result: sqlite3.Row = row
         return result
@@ -1066,7 +1067,7 @@ class ArizeApi:
                 "SELECT * FROM arize_runs WHERE experiment_name IS NOT NULL"
             ).fetchall()
         for row in rows:
-            if row["task_id"] not in TASKS:
+            if row["task_id"] not in self._tasks:
                 continue
             started = self.view(row, now)["started"]
             if started is None:
@@ -1130,6 +1131,22 @@ class ArizeApi:
 
     # --- seeding (tests and benchmarks) ------------------------------------------------
 
+    def add_tasks(
+        self, count: int, *, like: str = global_id("OnlineTask", 1, CATALOGUE_TAG)
+    ) -> list[str]:
+        """Add `count` copies of task `like` (new ids and names), for benchmarks."""
+        template = self._tasks[like]
+        ids = []
+        for n in range(count):
+            task = replace(
+                template,
+                id=global_id("OnlineTask", 1000 + len(self._tasks) + n, "bench"),
+                name=f"{template.name}-copy-{n + 1}",
+            )
+            self._tasks[task.id] = task
+            ids.append(task.id)
+        return ids
+
     def seed_runs(
         self,
         key: str,
@@ -1143,7 +1160,7 @@ class ArizeApi:
         Evaluation runs get one-hour windows ending at their creation; RUN_EXPERIMENT runs get
         the experiment names `seed-<seq>`. Returns the run ids, oldest first.
         """
-        task = TASKS[task_id]
+        task = self._tasks[task_id]
         user_id = user_id_of(key)
         now = self._clock()
         ids: list[str] = []

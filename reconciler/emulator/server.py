@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,6 +92,8 @@ class EmulatorServer(ThreadingHTTPServer):
         self._fault_rng = random.Random(f"faults:{seed}")
         self._fault_lock = threading.Lock()
         self._buckets: dict[str, _Bucket] = {}
+        self.requests: Counter[str] = Counter()  # answers sent, per vendor API class
+        self.bytes_sent: Counter[str] = Counter()
         self._lock = threading.Lock()
         target = ":memory:" if state_path is None else str(state_path)
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level="DEFERRED")
@@ -111,6 +114,12 @@ class EmulatorServer(ThreadingHTTPServer):
         super().server_close()
         with self._lock:
             self._db.close()
+
+    def record(self, api: str, sent: int) -> None:
+        """Count one answer and its body bytes, per vendor API (read by the benchmarks)."""
+        with self._fault_lock:
+            self.requests[api] += 1
+            self.bytes_sent[api] += sent
 
     def draw(self) -> float:
         """Return the next number of the fault stream."""
@@ -170,6 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         api = next((a for a in self.server.apis if a.handles(request.path)), None)
+        self._api_name = type(api).__name__ if api is not None else "none"
         if api is None:
             self._send(Response(404, {"error": f"no vendor API at {request.path}"}))
             return
@@ -228,6 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+        self.server.record(getattr(self, "_api_name", "none"), len(payload))
 
 
 def _too_many(seconds: int) -> Response:
