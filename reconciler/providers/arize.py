@@ -245,7 +245,11 @@ class ArizeProvider:
             already = error.status == 409 and "experiment_name" in spec
             if not (lost or already) or key is None:
                 raise
-            found = self._recover(task_id, key, since=started - RECOVERY_MARGIN)
+            # A 409 proves the name is taken (unique in the dataset, §12.9): a run with the
+            # exact key is adopted whatever its age; only keyless runs are matched on time.
+            found = self._recover(
+                task_id, key, since=started - RECOVERY_MARGIN, exact_any_age=already
+            )
             if found is not None:
                 log.info("trigger of %s: adopted %s", resource.address, found.run_id)
                 return found
@@ -260,7 +264,9 @@ class ArizeProvider:
             ) from error
         return self._parse(data)
 
-    def _recover(self, task_id: str, key: NaturalKey, *, since: datetime) -> LiveRun | None:
+    def _recover(
+        self, task_id: str, key: NaturalKey, *, since: datetime, exact_any_age: bool = False
+    ) -> LiveRun | None:
         try:
             runs = self._task_runs(task_id)
         except ProviderError as error:
@@ -274,12 +280,15 @@ class ArizeProvider:
             r
             for r in runs
             if r.phase.satisfies
-            and r.created_at >= since
             and (self._owner is None or r.created_by == self._owner)
-            # An experiment run has no key until its experiment exists (§4): take it on time.
             and (
-                r.natural_key == key
-                or (r.natural_key is None and "experiment_name" in dict(key.parts))
+                (r.natural_key == key and (exact_any_age or r.created_at >= since))
+                # An experiment run has no key until its experiment exists (§4): take it on time.
+                or (
+                    r.natural_key is None
+                    and "experiment_name" in dict(key.parts)
+                    and r.created_at >= since
+                )
             )
         ]
         return max(mine, key=lambda r: (r.created_at, r.run_id)) if mine else None
