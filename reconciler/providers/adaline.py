@@ -158,7 +158,11 @@ class AdalineProvider:
             except ProviderError as error:
                 detail = str(error).split(": ", 2)[-1]
                 if error.status in (403, 404):
-                    detail = f"prompt {prompt_id} was not found or is not readable with this key"
+                    named = f"prompt {prompt_id}"
+                    if filters:  # the server 404s an unknown evaluator or dataset filter too
+                        named += f", evaluator {filters['evaluatorId']} or dataset"
+                        named += f" {filters['datasetId']}"
+                    detail = f"{named} was not found or is not readable with this key"
                 raise ListingError(
                     detail,
                     vendor=VENDOR,

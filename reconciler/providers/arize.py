@@ -17,7 +17,13 @@ from urllib.parse import quote
 
 import httpx
 
-from reconciler.errors import ListingError, ProviderError, TransientProviderError
+from reconciler.errors import (
+    ListingError,
+    ManifestError,
+    Problem,
+    ProviderError,
+    TransientProviderError,
+)
 from reconciler.model import LiveRun, NaturalKey, Resource, RunPhase, Vendor, parse_instant
 from reconciler.providers.http import (
     SecretHeaderAuth,
@@ -149,10 +155,23 @@ class ArizeProvider:
         return sorted(tasks)
 
     def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
-        """List the runs of every task in play, all pages, concurrently; or raise ListingError."""
+        """List the runs of every task in play, all pages, concurrently; or raise ListingError.
+
+        Each task a resource names is read once, so a resource whose spec does not fit its
+        task's type (a window for a RUN_EXPERIMENT task, or the reverse) is reported before
+        anything is triggered, as a manifest problem.
+        """
+        declared: dict[str, list[Resource]] = {}
+        for resource in desired:
+            if resource.natural_key is not None:
+                declared.setdefault(resource.natural_key.container, []).append(resource)
         try:
             tasks = self._tasks_to_list(desired)
-            lists = gather(self._task_runs, tasks, max_workers=self._max_concurrency)
+            results = gather(
+                lambda task: self._task_runs(task, declared.get(task, [])),
+                tasks,
+                max_workers=self._max_concurrency,
+            )
         except ListingError:
             raise
         except ProviderError as error:
@@ -163,11 +182,19 @@ class ArizeProvider:
                 status=error.status,
                 request_id=error.request_id,
             ) from error
-        return [run for runs in lists for run in runs]
+        problems = [problem for _, found in results for problem in found]
+        if problems:
+            raise ManifestError(problems)
+        return [run for runs, _ in results for run in runs]
 
-    def _task_runs(self, task_id: str) -> list[LiveRun]:
+    def _task_runs(
+        self, task_id: str, declared: Sequence[Resource]
+    ) -> tuple[list[LiveRun], list[Problem]]:
         operation = f"list runs of task {task_id}"
+        task: Mapping[str, Any] | None = None
         try:
+            if declared:
+                task = self._call("GET", _path("v2", "tasks", task_id), operation="read task")
             items = list(
                 self._pages(_path("v2", "tasks", task_id, "runs"), "task_runs", operation=operation)
             )
@@ -180,6 +207,7 @@ class ArizeProvider:
                     status=404,
                 ) from error
             raise
+        problems = [p for r in declared if (p := _mismatch(r, task)) is not None]
         unknown = {
             str(item["experiment_id"])
             for item in items
@@ -187,12 +215,13 @@ class ArizeProvider:
             and str(item["experiment_id"]) not in self._experiment_names
         }
         if unknown:  # one page walk for the task's experiments instead of a GET per run
-            self._learn_experiments(task_id)
-        return [self._parse(item) for item in items]
+            self._learn_experiments(task_id, task)
+        return [self._parse(item) for item in items], problems
 
-    def _learn_experiments(self, task_id: str) -> None:
+    def _learn_experiments(self, task_id: str, task: Mapping[str, Any] | None) -> None:
         """Map the experiments of a RUN_EXPERIMENT task's dataset to their names (§12.9)."""
-        task = self._call("GET", _path("v2", "tasks", task_id), operation="read task")
+        if task is None:
+            task = self._call("GET", _path("v2", "tasks", task_id), operation="read task")
         dataset_id = task.get("dataset_id") if isinstance(task, dict) else None
         if not dataset_id:
             return
@@ -268,7 +297,7 @@ class ArizeProvider:
         self, task_id: str, key: NaturalKey, *, since: datetime, exact_any_age: bool = False
     ) -> LiveRun | None:
         try:
-            runs = self._task_runs(task_id)
+            runs, _ = self._task_runs(task_id, ())
         except ProviderError as error:
             raise TransientProviderError(
                 f"whether the run was triggered is unknown: listing failed ({error})."
@@ -316,6 +345,32 @@ class ArizeProvider:
                 raise
             return current
         return self._parse(data)
+
+
+EVALUATION_TYPES = ("TEMPLATE_EVALUATION", "CODE_EVALUATION")
+
+
+def _mismatch(resource: Resource, task: Mapping[str, Any] | None) -> Problem | None:
+    """Say how a resource's spec does not fit its task's type (§3.1), or None when it fits."""
+    if not isinstance(task, Mapping):
+        return None
+    kind = str(task.get("type", "")).upper()
+    experiment = "experiment_name" in resource.spec
+    if experiment and kind in EVALUATION_TYPES:
+        message = f"task {task.get('id')} is a {kind} task: it takes a data window"
+        fix = "Give data_start_time and data_end_time instead of experiment_name"
+    elif not experiment and kind == "RUN_EXPERIMENT":
+        message = f"task {task.get('id')} is a RUN_EXPERIMENT task: it takes experiment_name"
+        fix = "Give experiment_name instead of the data window"
+    else:
+        return None
+    return Problem(
+        path=resource.source.path,
+        line=resource.source.line,
+        field="spec.task_id",
+        message=message,
+        fix=fix,
+    )
 
 
 def parse_task_run(item: Mapping[str, Any], *, experiment_name: str | None = None) -> LiveRun:

@@ -243,6 +243,16 @@ class TestFailures:
         assert "prompt_does_not_exist_0099" in result.stderr
         assert "Traceback" not in result.stderr
 
+    def test_a_window_on_an_experiment_task_is_a_manifest_error_before_any_trigger(self, project):
+        """The task's type decides the body: the plan says which line to fix, exit 1."""
+        experiment_task = "T25saW5lVGFzazo0OnNlZWQ="
+        project.write("arize", arize_doc().replace(TASK, experiment_task))
+        result = project.run("apply", "--auto-approve")
+        assert 1 == result.exit_code
+        assert "evals/arize.yaml:1: spec.task_id: task " in result.stderr
+        assert "RUN_EXPERIMENT task: it takes experiment_name" in result.stderr
+        assert [] == adaline_runs(project)
+
     def test_no_key_appears_in_any_output(self, project, tmp_path):
         """The three keys stay out of stdout, stderr and the plan file, even with --debug."""
         plan_file = tmp_path / "plan.json"
