@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 EMULATOR = "emulator"
 EMULATOR_DEMO_KEY = "emulator-demo-key"
+# The embedded emulator's seed: under it the first runs a new state gets (the examples') all
+# finish well, so the quickstart's second apply has nothing to do; later runs fail at the
+# emulator's usual rates. See docs/decisions.md.
+EMBEDDED_SEED = 3
 STATE_DIR = ".reconciler"
 
 
@@ -199,7 +203,11 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
     except ValueError as exc:
         raise ConfigError("RECONCILER_EMULATOR_TIME_SCALE must be a number, e.g. 60") from exc
     server = emulator.make_server(
-        "127.0.0.1", 0, seed=0, time_scale=time_scale, state_path=state_dir / "emulator.sqlite3"
+        "127.0.0.1",
+        0,
+        seed=EMBEDDED_SEED,
+        time_scale=time_scale,
+        state_path=state_dir / "emulator.sqlite3",
     )
     # A short poll interval: shutdown() waits up to one interval, and every command pays it.
     thread = threading.Thread(

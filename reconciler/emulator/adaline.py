@@ -728,7 +728,7 @@ class AdalineApi:
             (seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM adaline_runs").fetchone()
             rows = []
             for n, chosen in enumerate(evaluators, start=seq + 1):
-                run_id = _uuid(f"adaline:{self._seed}:{n}:{now}")
+                run_id = _uuid(f"adaline:{self._seed}:{n}")
                 ids.append(run_id)
                 dataset = DATASETS_BY_ID[dataset_id or chosen.dataset_id]
                 rows.append(

@@ -323,7 +323,7 @@ class BlandApi:
         agent_ids = ",".join(a["eval_agent_id"] for a in normalised["attached_agents"])
         with self._lock:
             (seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM bland_runs").fetchone()
-            run_id = _uuid(f"bland:{self._seed}:{seq}:{now}")
+            run_id = _uuid(f"bland:{self._seed}:{seq}")
             self._db.execute(
                 "INSERT INTO bland_runs (org, id, created, triggered_by, run_mode, setup_id,"
                 " setup_version_id, agent_ids, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
