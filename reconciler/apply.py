@@ -1,24 +1,36 @@
 """Execute a Plan through the providers: creates, cancels and replaces, concurrently per vendor.
 
 A failure of one action never stops the others; every outcome is a value in `ApplyResult`,
-and cli.py turns a failed one into exit 1. One canonical log line per action.
+and cli.py turns a failed one into exit 1. One canonical log line per action. Before each
+create, the resource's identity is looked at again (another apply, or one that crashed after
+its create, may have made the run since the plan), and a run found there is adopted. When
+`stop` is set (Ctrl-C, SIGTERM), no new action starts; those in flight finish.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import assert_never
 
-from reconciler.errors import ReconcilerError
-from reconciler.model import Action, Change, LiveRun, Plan, Vendor
+from reconciler.errors import ReconcilerError, TransientProviderError
+from reconciler.model import Action, Change, LiveRun, Plan, RunPhase, Vendor
 from reconciler.providers.base import Provider
 
 log = logging.getLogger(__name__)
+
+# How far before the plan's listing a fresh look reaches: clocks of vendor and CI differ.
+CLOCK_SKEW = timedelta(minutes=5)
+CREATE_ATTEMPTS = 3  # each after a fresh look at the resource's identity
+CREATE_BACKOFF_S = 1.0
+CREATE_BACKOFF_CAP_S = 30.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +42,8 @@ class ActionOutcome:
     created: LiveRun | None = None
     cancelled: LiveRun | None = None
     error: str | None = None
+    note: str | None = None  # e.g. the run was adopted, or had finished before the cancel
+    started: bool = True  # False: interrupted before it began
     seconds: float = 0.0
 
 
@@ -42,21 +56,29 @@ class ApplyResult:
     @property
     def failed(self) -> tuple[ActionOutcome, ...]:
         """Return the outcomes that failed."""
-        return tuple(o for o in self.outcomes if not o.ok)
+        return tuple(o for o in self.outcomes if o.started and not o.ok)
+
+    @property
+    def not_started(self) -> tuple[ActionOutcome, ...]:
+        """Return the actions an interruption kept from starting."""
+        return tuple(o for o in self.outcomes if not o.started)
 
     @property
     def summary(self) -> str:
         """Return the one-line summary of what was done."""
-        done = {a: 0 for a in Action}
+        done = dict.fromkeys(Action, 0)
         for outcome in self.outcomes:
             if outcome.ok:
                 done[outcome.change.action] += 1
+        head = "Apply interrupted" if self.not_started else "Apply complete"
         text = (
-            f"Apply complete: {done[Action.CREATE]} created, {done[Action.CANCEL]} cancelled, "
+            f"{head}: {done[Action.CREATE]} created, {done[Action.CANCEL]} cancelled, "
             f"{done[Action.REPLACE]} replaced"
         )
         if self.failed:
             text += f", {len(self.failed)} failed"
+        if self.not_started:
+            text += f", {len(self.not_started)} not started"
         return text + "."
 
 
@@ -65,47 +87,96 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Context:
+    workspace: str
+    since: datetime | None  # when the plan's listing began, minus the clock skew
+    request_id: Callable[[], str]
+    stop: threading.Event
+    sleep: Callable[[float], None]
+
+
+def _create(change: Change, provider: Provider, ctx: _Context) -> tuple[LiveRun, str | None]:
+    """Create the resource's run, looking for it first, before every attempt.
+
+    A create is never retried blindly: after a 429, a 5xx or a lost answer (which the provider
+    has already looked for by request id or key), the next attempt starts with a fresh look
+    at the resource's identity, so a run that exists after all is adopted, not duplicated.
+    """
+    resource = change.resource
+    if resource is None:
+        raise ReconcilerError(f"{change.subject}: the plan has no resource to create")
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        if ctx.since is not None:
+            found = provider.find_run(resource, workspace=ctx.workspace, since=ctx.since)
+            if found is not None:
+                return found, f"adopted run {found.run_id}, made since the plan; nothing created"
+        try:
+            run = provider.create_run(
+                resource, workspace=ctx.workspace, request_id=ctx.request_id()
+            )
+        except TransientProviderError as error:
+            if attempt == CREATE_ATTEMPTS or ctx.stop.is_set():
+                raise
+            ceiling = min(CREATE_BACKOFF_CAP_S, CREATE_BACKOFF_S * 2 ** (attempt - 1))
+            wait = error.retry_after if error.retry_after is not None else ceiling
+            ctx.sleep(min(wait, CREATE_BACKOFF_CAP_S) * (0.5 + random.random() / 2))
+            continue
+        note = f"created on attempt {attempt}" if attempt > 1 else None
+        return run, note
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _cancel(run: LiveRun, provider: Provider) -> tuple[LiveRun, str | None]:
+    result = provider.cancel_run(run)
+    if result.phase is RunPhase.ACTIVE:
+        raise ReconcilerError(f"run {run.run_id} is still {result.status} after the cancel")
+    if result.phase is not RunPhase.CANCELLED:
+        return result, f"run {run.run_id} had already finished ({result.status}); nothing to stop"
+    return result, None
+
+
 def _execute(
-    change: Change,
-    provider: Provider,
-    *,
-    workspace: str,
-    request_id: Callable[[], str],
-) -> tuple[LiveRun | None, LiveRun | None]:
+    change: Change, provider: Provider, ctx: _Context
+) -> tuple[LiveRun | None, LiveRun | None, str | None]:
     created: LiveRun | None = None
     cancelled: LiveRun | None = None
+    notes: list[str] = []
     match change.action:
         case Action.CREATE | Action.REPLACE:
-            if change.resource is None:
-                raise ReconcilerError(f"{change.subject}: the plan has no resource to create")
             # Create first, then cancel: a failed create must not leave the user with nothing.
-            created = provider.create_run(
-                change.resource, workspace=workspace, request_id=request_id()
-            )
+            created, note = _create(change, provider, ctx)
+            notes += [note] if note else []
             if change.action is Action.REPLACE and change.run is not None:
-                cancelled = provider.cancel_run(change.run)
+                cancelled, note = _cancel(change.run, provider)
+                notes += [note] if note else []
         case Action.CANCEL:
             if change.run is None:
                 raise ReconcilerError(f"{change.subject}: the plan has no run to cancel")
-            cancelled = provider.cancel_run(change.run)
+            cancelled, note = _cancel(change.run, provider)
+            notes += [note] if note else []
         case Action.NO_OP:
             pass
         case _:
             assert_never(change.action)
-    return created, cancelled
+    return created, cancelled, "; ".join(notes) or None
 
 
 def _run_one(
     change: Change,
     provider: Provider,
+    ctx: _Context,
     *,
-    workspace: str,
-    request_id: Callable[[], str],
+    stop: threading.Event,
     clock: Callable[[], float],
 ) -> ActionOutcome:
+    if stop.is_set():
+        outcome = ActionOutcome(change=change, ok=False, started=False, error="interrupted")
+        _log(outcome, "not-started")
+        return outcome
     started = clock()
     try:
-        created, cancelled = _execute(change, provider, workspace=workspace, request_id=request_id)
+        created, cancelled, note = _execute(change, provider, ctx)
     except ReconcilerError as exc:
         outcome = ActionOutcome(change=change, ok=False, error=str(exc), seconds=clock() - started)
     else:
@@ -114,24 +185,27 @@ def _run_one(
             ok=True,
             created=created,
             cancelled=cancelled,
+            note=note,
             seconds=clock() - started,
         )
-    run_id = (
-        outcome.created.run_id
-        if outcome.created
-        else (outcome.cancelled.run_id if outcome.cancelled else change.run_id)
-    )
+    _log(outcome, "ok" if outcome.ok else "failed")
+    return outcome
+
+
+def _log(outcome: ActionOutcome, word: str) -> None:
+    change = outcome.change
+    run = outcome.created or outcome.cancelled
     log.info(
-        "apply address=%s action=%s vendor=%s run=%s outcome=%s duration_ms=%d%s",
+        "apply address=%s action=%s vendor=%s run=%s outcome=%s duration_ms=%d%s%s",
         change.subject,
         change.action.value,
         change.vendor.value,
-        run_id or "-",
-        "ok" if outcome.ok else "failed",
+        (run.run_id if run else change.run_id) or "-",
+        word,
         round(outcome.seconds * 1000),
-        f" error={outcome.error!r}" if outcome.error else "",
+        f" note={outcome.note!r}" if outcome.note else "",
+        f" error={outcome.error!r}" if outcome.error and outcome.started else "",
     )
-    return outcome
 
 
 def apply_plan(
@@ -139,38 +213,52 @@ def apply_plan(
     providers: Mapping[Vendor, Provider],
     *,
     concurrency: Mapping[Vendor, int],
+    listed_at: datetime | None = None,
+    stop: threading.Event | None = None,
     request_id: Callable[[], str] = new_request_id,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ApplyResult:
     """Apply every action of `plan`, each vendor's within its concurrency limit.
 
-    The caller has already refused a plan with a `refusal`; this function only executes.
+    `listed_at` is when the plan's live state was listed: each create first looks for a
+    satisfying run made since then. The caller has already refused a plan with a `refusal`.
     """
     actions = plan.actions
-    by_vendor: dict[Vendor, list[Change]] = {}
-    for change in actions:
-        by_vendor.setdefault(change.vendor, []).append(change)
-    for vendor in by_vendor:
+    stop = stop or threading.Event()
+    ctx = _Context(
+        workspace=plan.workspace,
+        since=listed_at - CLOCK_SKEW if listed_at is not None else None,
+        request_id=request_id,
+        stop=stop,
+        sleep=sleep,
+    )
+    vendors = {change.vendor for change in actions}
+    for vendor in vendors:
         if vendor not in providers:
             raise ReconcilerError(f"no provider is configured for {vendor.value}")
     pools = {
         v: ThreadPoolExecutor(max_workers=max(1, concurrency.get(v, 8)), thread_name_prefix=v.value)
-        for v in by_vendor
+        for v in vendors
     }
     try:
         futures = [
-            pools[c.vendor].submit(
-                _run_one,
-                c,
-                providers[c.vendor],
-                workspace=plan.workspace,
-                request_id=request_id,
-                clock=clock,
-            )
+            pools[c.vendor].submit(_run_one, c, providers[c.vendor], ctx, stop=stop, clock=clock)
             for c in actions
         ]
-        outcomes = tuple(f.result() for f in futures)
+        outcomes = tuple(_wait(f, stop) for f in futures)
     finally:
         for pool in pools.values():
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True)
     return ApplyResult(outcomes=outcomes)
+
+
+def _wait(future: Future[ActionOutcome], stop: threading.Event) -> ActionOutcome:
+    """Wait for one outcome; on Ctrl-C, set `stop` so queued actions do not start, and go on."""
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue
+        except KeyboardInterrupt:
+            stop.set()

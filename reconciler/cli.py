@@ -40,12 +40,13 @@ STATE_DIR = ".reconciler"
 
 
 class ExitCode(IntEnum):
-    """Every exit code reconciler uses (docs/reference/exit-codes.md)."""
+    """Every exit code reconciler uses (docs/cli.md)."""
 
     OK = 0  # success; `plan --detailed-exitcode`: no changes
     ERROR = 1  # any error, including usage errors and refused plans
     CHANGES = 2  # `plan --detailed-exitcode`: changes present
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM during apply (a cancelled CI job): in-flight actions finished
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -451,14 +452,51 @@ def apply(
         concurrency = {
             p.vendor: p.max_concurrency for p in config.providers if p.vendor in providers
         }
-        result = apply_plan(the_plan, providers, concurrency=concurrency)
+        stop = threading.Event()
+        with _stop_on_sigterm(stop) as signalled:
+            result = apply_plan(
+                the_plan,
+                providers,
+                concurrency=concurrency,
+                listed_at=state.listed_at,
+                stop=stop,
+            )
     click.echo(result.summary)
     for outcome in result.failed:
         click.echo(
             f"Failed: {outcome.change.action.value} {outcome.change.subject}: {outcome.error}",
             err=True,
         )
+    if stop.is_set():
+        click.echo(
+            f"Stopped by {signalled[0] if signalled else 'Ctrl-C'}: actions in flight finished, "
+            f"{len(result.not_started)} were not started. The next apply picks up from here.",
+            err=True,
+        )
+        return ExitCode.TERMINATED if signalled else ExitCode.INTERRUPTED
     return ExitCode.ERROR if result.failed else ExitCode.OK
+
+
+@contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[list[str]]:
+    """Turn SIGTERM (a CI job cancelled) into `stop`, as Ctrl-C is; yield the signal names."""
+    import signal
+
+    signalled: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield signalled  # signals can only be handled in the main thread (tests run others)
+        return
+
+    def handle(signum: int, frame: object) -> None:
+        del frame
+        signalled.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield signalled
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @cli.command("emulator")

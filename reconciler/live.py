@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from reconciler.model import LiveRun, Resource, Vendor
 from reconciler.providers.base import Provider
@@ -17,6 +18,7 @@ class LiveState:
 
     runs: tuple[LiveRun, ...]
     vendors: tuple[Vendor, ...]
+    listed_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # listing began
 
     def fingerprint(self, vendor: Vendor) -> str:
         """Hash what a plan depends on at `vendor`: each run's id, phase, labels, key, owner."""
@@ -41,8 +43,9 @@ def gather_live_state(
     A `ListingError` from any vendor propagates: an unknown state is never read as empty.
     """
     vendors = tuple(sorted(providers))
+    listed_at = datetime.now(UTC)
     if not vendors:
-        return LiveState(runs=(), vendors=())
+        return LiveState(runs=(), vendors=(), listed_at=listed_at)
     with ThreadPoolExecutor(max_workers=len(vendors), thread_name_prefix="list") as pool:
         futures = {
             v: pool.submit(providers[v].list_runs, [r for r in desired if r.vendor is v])
@@ -53,4 +56,4 @@ def gather_live_state(
     runs = sorted(
         (run for v in vendors for run in lists[v]), key=lambda r: (r.vendor.value, r.run_id)
     )
-    return LiveState(runs=tuple(runs), vendors=vendors)
+    return LiveState(runs=tuple(runs), vendors=vendors, listed_at=listed_at)

@@ -226,6 +226,17 @@ class AdalineProvider:
         active = [r for r in runs if r.phase.satisfies]
         return max(active, key=lambda r: (r.created_at, r.run_id)) if active else None
 
+    def find_run(self, resource: Resource, *, workspace: str, since: datetime) -> LiveRun | None:
+        """Return a run of the resource's key submitted since `since` that satisfies it."""
+        del workspace
+        spec = resource.spec
+        return self._recover(
+            str(spec["promptId"]),
+            str(spec["evaluatorId"]),
+            str(spec["datasetId"]),
+            since_ms=int(since.timestamp() * 1000),
+        )
+
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run` (read under the prompt it was listed under)."""
         prompt_id = _prompt_of(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from reconciler.model import LiveRun, Resource, Vendor
@@ -27,6 +28,14 @@ class Provider(Protocol):
         Never retried blindly: after a timeout or 5xx the provider looks for the run by its
         identity (Bland: the `reconciler.request-id` label) and returns it when found; when
         not found it raises `TransientProviderError`.
+        """
+        ...
+
+    def find_run(self, resource: Resource, *, workspace: str, since: datetime) -> LiveRun | None:
+        """Return a run created since `since` that satisfies `resource` now, or None.
+
+        The look apply takes just before a create: another apply, or one that crashed after
+        its create, may have made the run since the plan listed the runs.
         """
         ...
 

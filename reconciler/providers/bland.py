@@ -8,6 +8,8 @@ some resource asks to `adopt` (the list items do not say what a run evaluates).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +18,9 @@ import httpx
 
 from reconciler.errors import ListingError, ProviderError, TransientProviderError
 from reconciler.model import (
+    LABEL_ADDRESS,
     LABEL_REQUEST_ID,
+    LABEL_SPEC_HASH,
     LABEL_WORKSPACE,
     LiveRun,
     Resource,
@@ -42,6 +46,7 @@ DEFAULT_BASE_URL = "https://api.bland.ai"
 PAGE_SIZE = 100
 MAX_PAGES = 100_000
 RECOVERY_WINDOW = timedelta(minutes=15)  # how far back a lost create is looked for
+FRESH_LOOK_S = 2.0  # how long apply's look at the runs made since the plan is reused
 VENDOR = Vendor.BLAND.value
 
 
@@ -70,6 +75,8 @@ class BlandProvider:
             requests_per_second=requests_per_second,
             transport=transport,
         )
+        self._recent_lock = threading.Lock()
+        self._recent_cache: tuple[datetime, float, list[LiveRun]] | None = None
 
     def close(self) -> None:
         """Release the HTTP client."""
@@ -226,6 +233,42 @@ class BlandProvider:
             if run.created_at < since:
                 return None
         return None
+
+    def find_run(self, resource: Resource, *, workspace: str, since: datetime) -> LiveRun | None:
+        """Return a run of this workspace, address and spec hash made since `since`, or None.
+
+        The runs made since `since` are read newest first (§11.18), stopping at the first
+        older one, and kept for FRESH_LOOK_S: an apply of a thousand creates then costs a
+        few list pages, not one per create. A run another apply makes inside that window can
+        still be duplicated; rule 7 cancels the newer copy at the next apply.
+        """
+        for run in self._recent(since):
+            if (
+                run.phase.satisfies
+                and run.label(LABEL_WORKSPACE) == workspace
+                and run.label(LABEL_ADDRESS) == str(resource.address)
+                and run.label(LABEL_SPEC_HASH) == resource.spec_hash
+            ):
+                return run
+        return None
+
+    def _recent(self, since: datetime) -> list[LiveRun]:
+        with self._recent_lock:
+            fresh = self._recent_cache
+            if (
+                fresh is not None
+                and fresh[0] == since
+                and time.monotonic() - fresh[1] < FRESH_LOOK_S
+            ):
+                return fresh[2]
+            runs: list[LiveRun] = []
+            for item in self._pages(operation="look for runs made since the plan"):
+                run = parse_run(item)
+                if run.created_at < since:
+                    break
+                runs.append(run)
+            self._recent_cache = (since, time.monotonic(), runs)
+            return runs
 
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run`."""
