@@ -1,0 +1,171 @@
+"""The apply engine against the emulator over loopback: adopt, retry after a look, stop."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from reconciler import emulator
+from reconciler.apply import apply_plan
+from reconciler.model import (
+    Action,
+    Address,
+    Kind,
+    Lifecycle,
+    PlanSettings,
+    Resource,
+    SourceLocation,
+    Vendor,
+)
+from reconciler.plan import plan
+from reconciler.providers.bland import BlandProvider
+from reconciler.secret import Secret
+
+KEY = "apply-test-key"
+AGENT = "11111111-aaaa-4bbb-8ccc-000000000001"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_795_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def resource(name: str) -> Resource:
+    return Resource.build(
+        address=Address(Kind.BLAND_EVAL_RUN, name),
+        spec={
+            "call_ids": ["a1b2c3d4-0000-4000-8000-000000000001"],
+            "attached_agents": [{"eval_agent_id": AGENT}],
+        },
+        lifecycle=Lifecycle(),
+        source=SourceLocation(path="x.yaml", line=1),
+    )
+
+
+def settings(now: datetime) -> PlanSettings:
+    return PlanSettings(workspace="ws", now=now)
+
+
+def vendor_runs(url: str) -> list[dict]:
+    page = httpx.get(f"{url}/v1/evals/runs", params={"limit": 100}, headers={"authorization": KEY})
+    return page.json()["data"]["data"]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def provider_for(url: str) -> BlandProvider:
+    return BlandProvider(api_key=Secret(KEY), base_url=url, max_retries=3)
+
+
+def test_a_run_made_since_the_plan_is_adopted_not_created_again(start_emulator, clock):
+    """Another apply created the run after our plan listed: we adopt it, the vendor has one."""
+    url = start_emulator(seed=1, clock=clock)
+    provider = provider_for(url)
+    listed_at = datetime.fromtimestamp(clock.now, UTC)
+    try:
+        the_plan = plan([resource("a")], [], settings=settings(listed_at))
+        provider.create_run(resource("a"), workspace="ws", request_id="other-apply")
+        result = apply_plan(the_plan, {Vendor.BLAND: provider}, concurrency={}, listed_at=listed_at)
+    finally:
+        provider.close()
+    (outcome,) = result.outcomes
+    assert outcome.ok
+    assert outcome.note is not None
+    assert "adopted" in outcome.note
+    assert 1 == len(vendor_runs(url))
+
+
+def test_creates_that_meet_server_errors_are_tried_again_after_a_look(start_emulator, clock):
+    """Half the requests fail with 5xx: every resource still ends with exactly one run."""
+    url = start_emulator(seed=4, clock=clock, faults=emulator.Faults(rate_5xx=0.5))
+    provider = provider_for(url)
+    provider._client._transport._policy = type(provider._client._transport._policy)(
+        max_retries=6, base_delay_s=0.001, max_delay_s=0.002
+    )
+    listed_at = datetime.fromtimestamp(clock.now, UTC)
+    names = [f"r{n}" for n in range(8)]
+    try:
+        the_plan = plan([resource(n) for n in names], [], settings=settings(listed_at))
+        result = apply_plan(
+            the_plan,
+            {Vendor.BLAND: provider},
+            concurrency={Vendor.BLAND: 4},
+            listed_at=listed_at,
+            sleep=lambda seconds: None,
+        )
+    finally:
+        provider.close()
+    addresses = [
+        r["metadata"]["reconciler.address"]
+        for r in _all_runs_without_faults(url)
+        if "reconciler.address" in r["metadata"]
+    ]
+    created = {o.change.subject for o in result.outcomes if o.ok}
+    retried = [o for o in result.outcomes if o.note and "attempt" in o.note]
+    assert sorted(set(addresses)) == sorted(addresses)  # no duplicate
+    assert created <= set(addresses)
+    assert retried  # the faults did hit creates, and a later attempt made the run
+
+
+def _all_runs_without_faults(url: str) -> list[dict]:
+    """List through the faults by retrying each page until it answers 200."""
+    runs: list[dict] = []
+    cursor = None
+    with httpx.Client(base_url=url, headers={"authorization": KEY}) as client:
+        while True:
+            params = {"limit": 100, **({"starting_after": cursor} if cursor else {})}
+            for _ in range(50):
+                response = client.get("/v1/evals/runs", params=params)
+                if response.status_code == 200:
+                    break
+            page = response.json()["data"]
+            runs += page["data"]
+            if not page["has_more"]:
+                return runs
+            cursor = page["next_cursor"]
+
+
+def test_a_stop_before_the_start_starts_nothing(start_emulator, clock):
+    """With stop set, no action starts; the summary says so."""
+    url = start_emulator(seed=1, clock=clock)
+    provider = provider_for(url)
+    stop = threading.Event()
+    stop.set()
+    try:
+        now = datetime.fromtimestamp(clock.now, UTC)
+        the_plan = plan([resource("a"), resource("b")], [], settings=settings(now))
+        result = apply_plan(the_plan, {Vendor.BLAND: provider}, concurrency={}, stop=stop)
+    finally:
+        provider.close()
+    assert "Apply interrupted: 0 created, 0 cancelled, 0 replaced, 2 not started." == (
+        result.summary
+    )
+    assert [] == vendor_runs(url)
+
+
+def test_a_cancel_that_meets_a_finished_run_succeeds_with_a_note(start_emulator, clock):
+    """The run finished between plan and apply: nothing to stop, no error."""
+    url = start_emulator(seed=1, clock=clock)
+    provider = provider_for(url)
+    try:
+        run = provider.create_run(resource("gone"), workspace="ws", request_id="r")
+        now = datetime.fromtimestamp(clock.now, UTC)
+        the_plan = plan([], [run], settings=settings(now))
+        assert [Action.CANCEL] == [c.action for c in the_plan.actions]
+        clock.now += timedelta(days=1).total_seconds()
+        result = apply_plan(the_plan, {Vendor.BLAND: provider}, concurrency={})
+    finally:
+        provider.close()
+    (outcome,) = result.outcomes
+    assert outcome.ok
+    assert outcome.note is not None
+    assert "already finished" in outcome.note
