@@ -581,6 +581,13 @@ class AdalineApi:
             and parts[4] == "evaluations"
         )
 
+    def fault(self, status: int, request: Request) -> Response:
+        """Answer an injected 429 or 5xx in Adaline's envelope (§5, §10.27)."""
+        del request
+        if status == 429:
+            return _error(429, "RATE_LIMITED", "Rate limit exceeded.").response
+        return _error(status, "INTERNAL_ERROR", "Internal server error.").response
+
     def handle(self, request: Request) -> Response:
         """Answer one request, or raise ApiError with Adaline's error envelope."""
         request_id = _uuid(f"adaline-request:{self._seed}:{next(self._requests)}")

@@ -64,6 +64,11 @@ PROBLEMS: dict[int, tuple[str, str]] = {
     405: ("Method not allowed", "method-not-allowed"),
     409: ("Resource conflict", "resource-conflict"),
     422: ("Unprocessable entity", "unprocessable-entity"),
+    429: ("Too many requests", "rate-limit-exceeded"),
+    500: ("Internal server error", "service-unavailable"),
+    502: ("Bad gateway", "service-unavailable"),
+    503: ("Service unavailable", "service-unavailable"),
+    504: ("Gateway timeout", "service-unavailable"),
 }
 USER_CANCEL_REASON = "Cancelled by user"
 NOTHING_TO_LABEL_REASON = (
@@ -566,6 +571,13 @@ class ArizeApi:
             and len(parts) == 5
             and parts[2] == "tasks"
             and parts[4] == "trigger"
+        )
+
+    def fault(self, status: int, request: Request) -> Response:
+        """Answer an injected 429 or 5xx as a Problem (§2.3, §6)."""
+        detail = "Rate limit exceeded" if status == 429 else "The service is unavailable"
+        return Response(
+            status, problem(status, detail, request.path), {}, "application/problem+json"
         )
 
     def handle(self, request: Request) -> Response:

@@ -171,6 +171,13 @@ class BlandApi:
         """Say whether `request` creates a run (the fault a lost create response targets)."""
         return request.method == "POST" and request.path == PREFIX + "/runs"
 
+    def fault(self, status: int, request: Request) -> Response:
+        """Answer an injected 429 or 5xx in Bland's envelope (§10, §11.20)."""
+        del request
+        if status == 429:
+            return _error(429, "RATE_LIMITED", "Rate limit exceeded").response
+        return _error(status, "INTERNAL_ERROR", "Internal server error").response
+
     def handle(self, request: Request) -> Response:
         """Answer one request, or raise ApiError with Bland's error envelope."""
         key = request.headers.get("authorization", "")

@@ -67,3 +67,7 @@ class VendorApi(Protocol):
     def handle(self, request: Request) -> Response:
         """Answer one request, or raise ApiError with the vendor's error body."""
         ...
+
+    def fault(self, status: int, request: Request) -> Response:
+        """Return the vendor's own error answer for an injected 429 or 5xx."""
+        ...

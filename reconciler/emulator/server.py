@@ -184,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Response(404, {"error": f"no vendor API at {request.path}"}))
             return
         faults = self.server.faults
-        if faults.any and self._inject(request, api.is_create(request)):
+        if faults.any and self._inject(request, api):
             return
         try:
             response = api.handle(request)
@@ -200,7 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(response)
 
-    def _inject(self, request: Request, creates: bool) -> bool:
+    def _inject(self, request: Request, api: VendorApi) -> bool:
         """Apply latency, rate limits and faults; return True when the request was answered."""
         faults = self.server.faults
         delay = faults.latency_ms + faults.latency_jitter_ms * self.server.draw()
@@ -208,19 +208,18 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(delay / 1000)
         wait = self.server.wait_for(request.headers.get("authorization", ""))
         if wait:
-            self._send(_too_many(math.ceil(wait)))
+            self._send(_with_retry_after(api.fault(429, request), math.ceil(wait)))
             return True
         if faults.drop_rate and self.server.draw() < faults.drop_rate:
             self._drop()
             return True
         if faults.rate_429 and self.server.draw() < faults.rate_429:
-            self._send(_too_many(1))
+            self._send(_with_retry_after(api.fault(429, request), 1))
             return True
         if faults.rate_5xx and self.server.draw() < faults.rate_5xx:
             status = (500, 502, 503, 504)[int(self.server.draw() * 4)]
-            self._send(Response(status, {"error": "injected server error"}))
+            self._send(api.fault(status, request))
             return True
-        del creates
         return False
 
     def _drop(self) -> None:
@@ -241,12 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.record(getattr(self, "_api_name", "none"), len(payload))
 
 
-def _too_many(seconds: int) -> Response:
-    return Response(
-        429,
-        {"data": None, "errors": [{"error": "RATE_LIMITED", "message": "Rate limit exceeded"}]},
-        {"Retry-After": str(max(seconds, 1))},
-    )
+def _with_retry_after(response: Response, seconds: int) -> Response:
+    headers = {**response.headers, "Retry-After": str(max(seconds, 1))}
+    return Response(response.status, response.body, headers, response.content_type)
 
 
 def make_server(
