@@ -21,13 +21,24 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from reconciler.errors import ReconcilerError, TransientProviderError
-from reconciler.model import Action, Change, LiveRun, Plan, RunPhase, Vendor
+from reconciler.model import (
+    Action,
+    Change,
+    IdentityMode,
+    LiveRun,
+    Plan,
+    Resource,
+    RunPhase,
+    Vendor,
+    identity_mode,
+)
 from reconciler.providers.base import Provider
 
 log = logging.getLogger(__name__)
 
 # How far before the plan's listing a fresh look reaches: clocks of vendor and CI differ.
 CLOCK_SKEW = timedelta(minutes=5)
+ADOPTED = "adopted"  # the first word of the note of a create that adopted an existing run
 CREATE_ATTEMPTS = 3  # each after a fresh look at the resource's identity
 CREATE_BACKOFF_S = 1.0
 CREATE_BACKOFF_CAP_S = 30.0
@@ -45,6 +56,11 @@ class ActionOutcome:
     note: str | None = None  # e.g. the run was adopted, or had finished before the cancel
     started: bool = True  # False: interrupted before it began
     seconds: float = 0.0
+
+    @property
+    def adopted(self) -> bool:
+        """Say whether the create found its run already made, and made none."""
+        return (self.note or "").startswith(ADOPTED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,14 +83,19 @@ class ApplyResult:
     def summary(self) -> str:
         """Return the one-line summary of what was done."""
         done = dict.fromkeys(Action, 0)
+        adopted = 0
         for outcome in self.outcomes:
-            if outcome.ok:
+            if outcome.ok and outcome.adopted and outcome.change.action is Action.CREATE:
+                adopted += 1
+            elif outcome.ok:
                 done[outcome.change.action] += 1
         head = "Apply interrupted" if self.not_started else "Apply complete"
         text = (
             f"{head}: {done[Action.CREATE]} created, {done[Action.CANCEL]} cancelled, "
             f"{done[Action.REPLACE]} replaced"
         )
+        if adopted:
+            text += f", {adopted} adopted"
         if self.failed:
             text += f", {len(self.failed)} failed"
         if self.not_started:
@@ -108,9 +129,9 @@ def _create(change: Change, provider: Provider, ctx: _Context) -> tuple[LiveRun,
         raise ReconcilerError(f"{change.subject}: the plan has no resource to create")
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         if ctx.since is not None:
-            found = provider.find_run(resource, workspace=ctx.workspace, since=ctx.since)
-            if found is not None:
-                return found, f"adopted run {found.run_id}, made since the plan; nothing created"
+            found = provider.find_runs(resource, workspace=ctx.workspace, since=ctx.since)
+            if found:  # the oldest, as rule 7 keeps: two applies adopting agree on one run
+                return found[0], f"{ADOPTED}: run {found[0].run_id} was made since the plan"
         try:
             run = provider.create_run(
                 resource, workspace=ctx.workspace, request_id=ctx.request_id()
@@ -123,8 +144,31 @@ def _create(change: Change, provider: Provider, ctx: _Context) -> tuple[LiveRun,
             ctx.sleep(min(wait, CREATE_BACKOFF_CAP_S) * (0.5 + random.random() / 2))
             continue
         note = f"created on attempt {attempt}" if attempt > 1 else None
-        return run, note
+        return _settle_race(run, resource, provider, ctx, note)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _settle_race(
+    run: LiveRun, resource: Resource, provider: Provider, ctx: _Context, note: str | None
+) -> tuple[LiveRun, str | None]:
+    """After a create at a label-less vendor, keep the oldest of twin runs; cancel our copy.
+
+    Two applies that looked at the same moment both found nothing and both created. Each
+    looks again after its create: the one whose run is newer cancels it (it made it, so it
+    may) and adopts the older one. Bland needs no such step: its runs carry labels, and
+    rule 7 cancels the newer copy at the next apply.
+    """
+    if ctx.since is None or identity_mode(resource.vendor) is not IdentityMode.NATURAL_KEY:
+        return run, note
+    twins = provider.find_runs(resource, workspace=ctx.workspace, since=ctx.since)
+    oldest = min([run, *twins], key=lambda r: (r.created_at, r.run_id))
+    if oldest.run_id == run.run_id:
+        return run, note
+    _cancel(run, provider)
+    return oldest, (
+        f"{ADOPTED}: another apply made run {oldest.run_id} at the same moment; "
+        f"cancelled our copy {run.run_id}"
+    )
 
 
 def _cancel(run: LiveRun, provider: Provider) -> tuple[LiveRun, str | None]:

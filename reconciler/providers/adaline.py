@@ -206,6 +206,13 @@ class AdalineProvider:
     def _recover(
         self, prompt_id: str, evaluator_id: str, dataset_id: str, *, since_ms: int
     ) -> LiveRun | None:
+        runs = self._since(prompt_id, evaluator_id, dataset_id, since_ms=since_ms)
+        return runs[-1] if runs else None
+
+    def _since(
+        self, prompt_id: str, evaluator_id: str, dataset_id: str, *, since_ms: int
+    ) -> list[LiveRun]:
+        """Return the key's satisfying runs submitted since `since_ms`, oldest first."""
         filters: dict[str, str | int] = {
             "evaluatorId": evaluator_id,
             "datasetId": dataset_id,
@@ -223,14 +230,15 @@ class AdalineProvider:
                 operation="create",
             ) from error
         runs = [parse_evaluation(item, prompt_id=prompt_id) for item in items]
-        active = [r for r in runs if r.phase.satisfies]
-        return max(active, key=lambda r: (r.created_at, r.run_id)) if active else None
+        return sorted(
+            (r for r in runs if r.phase.satisfies), key=lambda r: (r.created_at, r.run_id)
+        )
 
-    def find_run(self, resource: Resource, *, workspace: str, since: datetime) -> LiveRun | None:
-        """Return a run of the resource's key submitted since `since` that satisfies it."""
+    def find_runs(self, resource: Resource, *, workspace: str, since: datetime) -> list[LiveRun]:
+        """Return the runs of the resource's key submitted since `since` that satisfy it."""
         del workspace
         spec = resource.spec
-        return self._recover(
+        return self._since(
             str(spec["promptId"]),
             str(spec["evaluatorId"]),
             str(spec["datasetId"]),

@@ -322,20 +322,20 @@ class ArizeProvider:
         ]
         return max(mine, key=lambda r: (r.created_at, r.run_id)) if mine else None
 
-    def find_run(self, resource: Resource, *, workspace: str, since: datetime) -> LiveRun | None:
-        """Return a run with the resource's key, triggered since `since`, that satisfies it.
+    def find_runs(self, resource: Resource, *, workspace: str, since: datetime) -> list[LiveRun]:
+        """Return the runs with the resource's key, triggered since `since`, that satisfy it.
 
-        Whoever triggered it: a run with the key satisfies the resource (DESIGN.md).
+        Whoever triggered them: a run with the key satisfies the resource (DESIGN.md).
         """
         del workspace
         key = resource.natural_key
         if key is None:
-            return None
+            return []
         runs, _ = self._task_runs(key.container, ())
         found = [
             r for r in runs if r.natural_key == key and r.phase.satisfies and r.created_at >= since
         ]
-        return max(found, key=lambda r: (r.created_at, r.run_id)) if found else None
+        return sorted(found, key=lambda r: (r.created_at, r.run_id))
 
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run`."""

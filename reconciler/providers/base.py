@@ -31,11 +31,12 @@ class Provider(Protocol):
         """
         ...
 
-    def find_run(self, resource: Resource, *, workspace: str, since: datetime) -> LiveRun | None:
-        """Return a run created since `since` that satisfies `resource` now, or None.
+    def find_runs(self, resource: Resource, *, workspace: str, since: datetime) -> list[LiveRun]:
+        """Return the runs made since `since` that satisfy `resource` now, oldest first.
 
-        The look apply takes just before a create: another apply, or one that crashed after
-        its create, may have made the run since the plan listed the runs.
+        The look apply takes around a create: before it, another apply (or one that crashed
+        after its create) may have made the run since the plan; after it, another apply may
+        have made the same run at the same moment.
         """
         ...
 

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,19 @@ RECOVERY_WINDOW = timedelta(minutes=15)  # how far back a lost create is looked 
 FRESH_LOOK_S = 2.0  # how long apply's look at the runs made since the plan is reused
 VENDOR = Vendor.BLAND.value
 
+# A run's identity for apply's fresh look: (workspace, address, spec hash) labels.
+_Identity = tuple[str | None, str | None, str | None]
+
+
+@dataclass(slots=True, kw_only=True)
+class _RecentRuns:
+    """Apply's look at the runs made since the plan: what was read, and when."""
+
+    since: datetime
+    stamp: float = 0.0
+    seen: set[str] = field(default_factory=set)
+    index: dict[_Identity, list[LiveRun]] = field(default_factory=dict)
+
 
 class BlandProvider:
     """Create, list, read and cancel Bland eval runs over one httpx client."""
@@ -76,7 +90,7 @@ class BlandProvider:
             transport=transport,
         )
         self._recent_lock = threading.Lock()
-        self._recent_cache: tuple[datetime, float, list[LiveRun]] | None = None
+        self._recent_cache: _RecentRuns | None = None
 
     def close(self) -> None:
         """Release the HTTP client."""
@@ -201,6 +215,10 @@ class BlandProvider:
             try:
                 found = self._find_request(request_id, since=started - RECOVERY_WINDOW)
             except ProviderError as lookup:
+                # The run may exist: the next fresh look must list again, not reuse a listing
+                # made before this create (apply's next attempt would duplicate the run).
+                with self._recent_lock:
+                    self._recent_cache = None
                 raise TransientProviderError(
                     f"{error}; whether the run was created is unknown: looking for request id"
                     f" {request_id} failed too ({lookup.operation}). The next plan lists the"
@@ -234,41 +252,46 @@ class BlandProvider:
                 return None
         return None
 
-    def find_run(self, resource: Resource, *, workspace: str, since: datetime) -> LiveRun | None:
-        """Return a run of this workspace, address and spec hash made since `since`, or None.
+    def find_runs(self, resource: Resource, *, workspace: str, since: datetime) -> list[LiveRun]:
+        """Return the runs of this workspace, address and spec hash made since `since`.
 
         The runs made since `since` are read newest first (§11.18), stopping at the first
         older one, and kept for FRESH_LOOK_S: an apply of a thousand creates then costs a
-        few list pages, not one per create. A run another apply makes inside that window can
-        still be duplicated; rule 7 cancels the newer copy at the next apply.
+        few list pages, not one per create. They are kept indexed by identity, so each look
+        is one dict lookup, not a scan of every run the apply has made so far. A run another
+        apply makes inside that window can still be duplicated; rule 7 cancels the newer copy
+        at the next apply.
         """
-        for run in self._recent(since):
-            if (
-                run.phase.satisfies
-                and run.label(LABEL_WORKSPACE) == workspace
-                and run.label(LABEL_ADDRESS) == str(resource.address)
-                and run.label(LABEL_SPEC_HASH) == resource.spec_hash
-            ):
-                return run
-        return None
+        found = self._recent(since).get((workspace, str(resource.address), resource.spec_hash))
+        return sorted(found or (), key=lambda r: (r.created_at, r.run_id))
 
-    def _recent(self, since: datetime) -> list[LiveRun]:
+    def _recent(self, since: datetime) -> dict[_Identity, list[LiveRun]]:
+        """Return the satisfying runs made since `since`, by identity.
+
+        A refresh reads only what is new: pages newest first, up to the first run already
+        seen (or older than `since`). A run seen once is not read again, so one cancelled
+        within the apply would still count here; the next plan sees it as it is.
+        """
         with self._recent_lock:
-            fresh = self._recent_cache
-            if (
-                fresh is not None
-                and fresh[0] == since
-                and time.monotonic() - fresh[1] < FRESH_LOOK_S
-            ):
-                return fresh[2]
-            runs: list[LiveRun] = []
+            cache = self._recent_cache
+            if cache is None or cache.since != since:
+                cache = self._recent_cache = _RecentRuns(since=since)
+            elif time.monotonic() - cache.stamp < FRESH_LOOK_S:
+                return cache.index
             for item in self._pages(operation="look for runs made since the plan"):
                 run = parse_run(item)
-                if run.created_at < since:
+                if run.created_at < since or run.run_id in cache.seen:
                     break
-                runs.append(run)
-            self._recent_cache = (since, time.monotonic(), runs)
-            return runs
+                cache.seen.add(run.run_id)
+                if run.phase.satisfies:
+                    identity = (
+                        run.label(LABEL_WORKSPACE),
+                        run.label(LABEL_ADDRESS),
+                        run.label(LABEL_SPEC_HASH),
+                    )
+                    cache.index.setdefault(identity, []).append(run)
+            cache.stamp = time.monotonic()
+            return cache.index
 
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run`."""
