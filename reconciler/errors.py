@@ -74,6 +74,7 @@ class ProviderError(ReconcilerError):
         status: int | None = None,
         request_id: str | None = None,
     ) -> None:
+        self.detail = message  # the vendor's words, without the vendor/operation prefix
         self.vendor = vendor
         self.operation = operation
         self.status = status

@@ -156,7 +156,7 @@ class AdalineProvider:
             except ListingError:
                 raise
             except ProviderError as error:
-                detail = str(error).split(": ", 2)[-1]
+                detail = error.detail
                 if error.status in (403, 404):
                     named = f"prompt {prompt_id}"
                     if filters:  # the server 404s an unknown evaluator or dataset filter too
@@ -195,7 +195,7 @@ class AdalineProvider:
                 log.info("create of %s: answer lost, adopted %s", resource.address, found.run_id)
                 return found
             raise TransientProviderError(
-                f"{error}; no evaluation with this key was submitted since, so nothing was"
+                f"{error.detail}; no evaluation with this key was submitted since, so nothing was"
                 " created. The next apply will try again",
                 vendor=VENDOR,
                 operation="create",
@@ -224,7 +224,7 @@ class AdalineProvider:
             )
         except ProviderError as error:
             raise TransientProviderError(
-                f"whether the evaluation was created is unknown: listing failed ({error})."
+                f"whether the evaluation was created is unknown: listing failed ({error.detail})."
                 " The next plan lists the runs again and creates only what is missing",
                 vendor=VENDOR,
                 operation="create",

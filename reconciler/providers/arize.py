@@ -176,7 +176,7 @@ class ArizeProvider:
             raise
         except ProviderError as error:
             raise ListingError(
-                str(error).split(": ", 2)[-1],
+                error.detail,
                 vendor=VENDOR,
                 operation=error.operation,
                 status=error.status,
@@ -285,7 +285,7 @@ class ArizeProvider:
             if already:
                 raise
             raise TransientProviderError(
-                f"{error}; no run with this key was triggered since, so nothing was created."
+                f"{error.detail}; no run with this key was triggered since, so nothing was created."
                 " The next apply will try again",
                 vendor=VENDOR,
                 operation="trigger",
@@ -300,7 +300,7 @@ class ArizeProvider:
             runs, _ = self._task_runs(task_id, ())
         except ProviderError as error:
             raise TransientProviderError(
-                f"whether the run was triggered is unknown: listing failed ({error})."
+                f"whether the run was triggered is unknown: listing failed ({error.detail})."
                 " The next plan lists the runs again and creates only what is missing",
                 vendor=VENDOR,
                 operation="trigger",

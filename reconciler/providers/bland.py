@@ -167,7 +167,7 @@ class BlandProvider:
             if error.status == 404:
                 error = self._explain_404(error)
             raise ListingError(
-                str(error).split(": ", 2)[-1],
+                error.detail,
                 vendor=VENDOR,
                 operation=operation,
                 status=error.status,
@@ -220,9 +220,9 @@ class BlandProvider:
                 with self._recent_lock:
                     self._recent_cache = None
                 raise TransientProviderError(
-                    f"{error}; whether the run was created is unknown: looking for request id"
-                    f" {request_id} failed too ({lookup.operation}). The next plan lists the"
-                    " runs again and creates only what is missing",
+                    f"{error.detail}; whether the run was created is unknown: looking for"
+                    f" request id {request_id} failed too ({lookup.operation}). The next plan"
+                    " lists the runs again and creates only what is missing",
                     vendor=VENDOR,
                     operation="create run",
                     status=error.status,
@@ -235,8 +235,8 @@ class BlandProvider:
                 )
                 return found
             raise TransientProviderError(
-                f"{error}; no run with request id {request_id} exists, so nothing was created."
-                " The next apply will try again",
+                f"{error.detail}; no run with request id {request_id} exists, so nothing was"
+                " created. The next apply will try again",
                 vendor=VENDOR,
                 operation="create run",
                 status=error.status,
