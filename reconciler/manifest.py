@@ -51,6 +51,9 @@ CONFIG_SCHEMA = "reconciler.schema.json"
 ENV_REFERENCE = re.compile(r"\$(\$?)\{([^}]*)\}")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ARIZE_MAX_WINDOW = timedelta(days=30)
+# Paces a vendor will not punish (docs/apply.md): Adaline publishes 6,000 requests a minute;
+# Bland and Arize publish none for these APIs.
+DEFAULT_REQUESTS_PER_SECOND = {Vendor.BLAND: 50.0, Vendor.ADALINE: 100.0, Vendor.ARIZE: 50.0}
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 Path_ = tuple[str | int, ...]
@@ -531,7 +534,8 @@ def _provider(
         api_key=Secret(key) if key else None,
         base_url=block.get("base_url"),
         max_concurrency=block.get("max_concurrency", 8),
-        requests_per_second=block.get("requests_per_second"),
+        # Absent: the vendor's default pace; an explicit null: no cap at all.
+        requests_per_second=block.get("requests_per_second", DEFAULT_REQUESTS_PER_SECOND[vendor]),
         timeout_s=float(block.get("timeout_s", 30.0)),
         max_retries=block.get("max_retries", 5),
         owner_user_id=block.get("owner_user_id"),
