@@ -304,6 +304,11 @@ def _make_plan(
 
 
 def _echo_plan(app: App, the_plan: Plan, *, fmt: str = "text", verbose: bool = False) -> None:
+    if fmt == "markdown":
+        from reconciler.render.markdown import render_markdown
+
+        click.echo(render_markdown(the_plan), nl=False)
+        return
     if fmt == "json":
         from reconciler.render.json import render_json
 
@@ -347,7 +352,12 @@ def validate(app: App) -> int:
 
 @cli.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, markdown for a pull-request comment.",
 )
 @click.option(
     "-out",

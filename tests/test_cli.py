@@ -28,7 +28,7 @@ def test_an_unknown_command_exits_1(runner):
 def test_a_bad_choice_exits_1(runner):
     result = runner.invoke(cli, ["plan", "--format", "yaml"])
     assert ExitCode.ERROR == result.exit_code
-    assert "'yaml' is not one of 'text', 'json'" in result.stderr
+    assert "'yaml' is not one of 'text', 'json', 'markdown'" in result.stderr
 
 
 def test_version_prints_the_package_version(runner):

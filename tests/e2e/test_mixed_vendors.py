@@ -166,6 +166,15 @@ class TestConverge:
         text = project.run("plan", "-v").stdout
         assert "matched by natural key; Adaline runs carry no labels" in text
 
+    def test_the_markdown_plan_is_a_pull_request_comment(self, project):
+        """`plan --format markdown` prints the marker, the summary and one block per vendor."""
+        result = project.run("plan", "--format", "markdown")
+        assert 0 == result.exit_code, result.stderr
+        lines = result.stdout.splitlines()
+        assert "<!-- reconciler:mixed -->" == lines[0]
+        assert "**Plan: 3 to create, 0 to cancel, 0 to replace.**" in lines
+        assert 3 == result.stdout.count("<details>")
+
 
 class TestNaturalKeys:
     def test_a_colleagues_adaline_run_with_the_key_satisfies_the_resource(self, project):
