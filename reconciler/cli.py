@@ -290,7 +290,9 @@ def _make_plan(
     targets: Sequence[str],
     excludes: Sequence[str],
     allow_mass_cancel: bool,
+    allow_cost: bool = False,
 ) -> tuple[Config, Plan, dict[Vendor, Provider], LiveState]:
+    from reconciler.cost import price_plan
     from reconciler.live import gather_live_state
     from reconciler.plan import plan
 
@@ -300,7 +302,14 @@ def _make_plan(
     settings = _settings(
         config, targets=targets, excludes=excludes, allow_mass_cancel=allow_mass_cancel
     )
-    return config, plan(resources, state.runs, settings=settings), providers, state
+    the_plan = price_plan(
+        plan(resources, state.runs, settings=settings),
+        providers,
+        state.runs,
+        max_cost_usd=config.safety.max_cost_usd,
+        allow_cost=allow_cost,
+    )
+    return config, the_plan, providers, state
 
 
 def _echo_plan(app: App, the_plan: Plan, *, fmt: str = "text", verbose: bool = False) -> None:
@@ -417,6 +426,9 @@ def plan(
 @target_option
 @exclude_option
 @mass_cancel_option
+@click.option(
+    "--allow-cost", is_flag=True, help="Apply even above safety.max_cost_usd (estimated)."
+)
 @pass_app
 def apply(
     app: App,
@@ -425,6 +437,7 @@ def apply(
     target: tuple[str, ...],
     exclude: tuple[str, ...],
     allow_mass_cancel: bool,
+    allow_cost: bool,
 ) -> int:
     """Create the missing runs and cancel the stale ones (shows the plan first)."""
     from reconciler.apply import apply_plan
@@ -440,15 +453,23 @@ def apply(
                 targets=saved.targets,
                 excludes=saved.excludes,
                 allow_mass_cancel=saved.allow_mass_cancel,
+                allow_cost=allow_cost,
             )
             check_saved_plan(saved, the_plan, state)
         else:
             config, the_plan, providers, state = _make_plan(
-                stack, app, targets=target, excludes=exclude, allow_mass_cancel=allow_mass_cancel
+                stack,
+                app,
+                targets=target,
+                excludes=exclude,
+                allow_mass_cancel=allow_mass_cancel,
+                allow_cost=allow_cost,
             )
         _echo_plan(app, the_plan)
         if the_plan.refusal:
             raise ConfigError(the_plan.refusal)
+        if the_plan.cost_refusal:
+            raise ConfigError(the_plan.cost_refusal)
         if not the_plan.has_changes:
             click.echo("Nothing to do.")
             return ExitCode.OK

@@ -460,6 +460,16 @@ class LiveRun:
     natural_key: NaturalKey | None = None
     created_by: str | None = None
     adopt_key: str | None = None
+    cost_usd: float | None = None  # what the run has cost so far, when the vendor says
+    raw: str = ""  # the vendor's run object as JSON text, for thresholds (`status`)
+
+    @property
+    def raw_object(self) -> JSONObject:
+        """Return the vendor's run object (empty when the run was not read from a vendor)."""
+        if not self.raw:
+            return {}
+        value: JSONObject = json.loads(self.raw)
+        return value
 
     def label(self, key: str) -> str | None:
         """Return the value of label `key`, or None."""
@@ -539,6 +549,7 @@ class Change:
     run: LiveRun | None = None  # the run cancelled, or the one that satisfies the resource
     changed: tuple[FieldDiff, ...] = ()
     attempts: int = 0  # failed or cancelled runs of the current spec so far
+    cost_usd: float | None = None  # estimated USD of a create or replace; None = unknown
 
     @property
     def address(self) -> Address | None:
@@ -608,6 +619,7 @@ class Plan:
     refusal: str | None = None  # set when the mass-cancel guard refuses the plan
     targeted: bool = False  # --target/--exclude limited the plan: it is partial
     notes: tuple[str, ...] = field(default_factory=tuple)
+    cost_refusal: str | None = None  # set when safety.max_cost_usd refuses the apply
 
     @property
     def actions(self) -> tuple[Change, ...]:
@@ -617,6 +629,16 @@ class Plan:
     def count(self, action: Action) -> int:
         """Count the changes of one action."""
         return sum(1 for c in self.changes if c.action is action)
+
+    @property
+    def total_cost_usd(self) -> float:
+        """Return the sum of the known estimates of every create and replace."""
+        return sum((c.cost_usd for c in self.changes if c.creates and c.cost_usd is not None), 0.0)
+
+    @property
+    def unknown_costs(self) -> int:
+        """Count the creates and replaces whose cost is unknown (never counted as $0)."""
+        return sum(1 for c in self.changes if c.creates and c.cost_usd is None)
 
     @property
     def has_changes(self) -> bool:

@@ -7,7 +7,9 @@ plan. Runs are listed per prompt the manifests name; a lost create is found agai
 
 from __future__ import annotations
 
+import json
 import logging
+import statistics
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -272,6 +274,20 @@ class AdalineProvider:
             return current
         return parse_evaluation(data, prompt_id=prompt_id)
 
+    def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
+        """Return the median `metrics.totalCost` of the key's finished runs; None if none."""
+        costs = sorted(
+            run.cost_usd
+            for run in history
+            if run.vendor is Vendor.ADALINE
+            and run.natural_key == resource.natural_key
+            and run.phase is RunPhase.SUCCEEDED
+            and run.cost_usd is not None
+        )
+        if resource.natural_key is None or not costs:
+            return None
+        return statistics.median(costs)
+
 
 def _prompt_of(run: LiveRun) -> str:
     if run.natural_key is None:
@@ -299,6 +315,8 @@ def parse_evaluation(item: Mapping[str, Any], *, prompt_id: str) -> LiveRun:
         raise ProviderError(
             f"an evaluation lacks a readable field ({exc})", vendor=VENDOR, operation="parse"
         ) from exc
+    metrics = item.get("metrics")
+    cost = metrics.get("totalCost") if isinstance(metrics, dict) else None
     return LiveRun(
         vendor=Vendor.ADALINE,
         run_id=run_id,
@@ -310,4 +328,8 @@ def parse_evaluation(item: Mapping[str, Any], *, prompt_id: str) -> LiveRun:
             evaluator_id=evaluator_id,
             dataset_id=str(item.get("datasetId") or ""),
         ),
+        cost_usd=float(cost)
+        if isinstance(cost, int | float) and not isinstance(cost, bool)
+        else None,
+        raw=json.dumps(item, separators=(",", ":")),
     )

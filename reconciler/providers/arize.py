@@ -8,6 +8,7 @@ of every task a resource names are listed, plus, for prune, the configured tasks
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -361,6 +362,11 @@ class ArizeProvider:
             return current
         return self._parse(data)
 
+    def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
+        """Return None: Arize publishes no price and task runs report no cost."""
+        del resource, history
+        return None
+
 
 EVALUATION_TYPES = ("TEMPLATE_EVALUATION", "CODE_EVALUATION")
 
@@ -416,4 +422,5 @@ def parse_task_run(item: Mapping[str, Any], *, experiment_name: str | None = Non
         created_at=created_at,
         natural_key=key,
         created_by=str(creator) if creator else None,
+        raw=json.dumps(item, separators=(",", ":")),
     )

@@ -48,6 +48,14 @@ class Provider(Protocol):
         """Cancel `run`; a run that is already finished or cancelled is returned as it is."""
         ...
 
+    def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
+        """Return what creating `resource` would cost in USD, or None when unknown (never 0).
+
+        `history` is the live state the plan was made from, for vendors that estimate from
+        earlier runs. Raises only the `ProviderError` family.
+        """
+        ...
+
     def close(self) -> None:
         """Release the HTTP client."""
         ...

@@ -7,6 +7,7 @@ some resource asks to `adopt` (the list items do not say what a run evaluates).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -315,6 +316,23 @@ class BlandProvider:
             return current
         return parse_run(data)
 
+    def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
+        """Ask Bland what the run would cost (§3.5: free, idempotent, so retried)."""
+        del history
+        operation = "estimate run"
+        data = self._call(
+            "POST", "/v1/evals/runs/estimates", operation=operation, body=resource.spec, retry=True
+        )
+        cents = data.get("estimated_cost_usd_cents") if isinstance(data, dict) else None
+        if not isinstance(cents, int | float) or isinstance(cents, bool):
+            raise ProviderError(
+                "the estimate has no numeric `estimated_cost_usd_cents`",
+                vendor=VENDOR,
+                operation=operation,
+                status=200,
+            )
+        return float(cents) / 100
+
 
 def parse_run(item: Mapping[str, Any]) -> LiveRun:
     """Parse a run object or a reduced list item; unknown fields are ignored."""
@@ -350,4 +368,13 @@ def parse_run(item: Mapping[str, Any]) -> LiveRun:
         created_at=created_at,
         labels=labels,
         adopt_key=adopt_key,
+        cost_usd=_number(item.get("billable_cost_usd")),
+        raw=json.dumps(item, separators=(",", ":")),
     )
+
+
+def _number(value: object) -> float | None:
+    """Return a JSON number as a float; None for null, booleans and anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None

@@ -43,6 +43,7 @@ def _change(change: Change) -> JSONObject:
             {"path": d.path, "change": d.change.value, "new": d.new} for d in change.changed
         ],
         "attempts": change.attempts,
+        "cost_usd": change.cost_usd,
     }
 
 
@@ -61,6 +62,11 @@ def plan_document(plan: Plan) -> JSONObject:
             "text": plan.summary,
         },
         "changes": [_change(c) for c in plan.changes],
+        "cost": {
+            "total_usd": plan.total_cost_usd,
+            "unknown": plan.unknown_costs,
+            "refusal": plan.cost_refusal,
+        },
         "counts": [
             {
                 "vendor": c.vendor.value,

@@ -59,6 +59,8 @@ def _change_lines(change: Change, *, color: bool, verbose: bool) -> list[str]:
     facts = [change.vendor.value, _run(change), _identity(change), _REASONS[change.reason]]
     if change.attempts:
         facts.append(f"{change.attempts} failed attempt(s)")
+    if change.creates:
+        facts.append(_cost(change.cost_usd))
     lines = [f"  {head}  ({'; '.join(f for f in facts if f)})"]
     for diff in change.changed:
         mark = {"added": "+", "removed": "-", "changed": "~"}[diff.change.value]
@@ -76,6 +78,18 @@ def _change_lines(change: Change, *, color: bool, verbose: bool) -> list[str]:
     ):
         return []
     return lines
+
+
+def _cost(amount: float | None) -> str:
+    """Format an estimate: `~$0.42`, or `cost unknown` (never $0 for unknown)."""
+    return "cost unknown" if amount is None else f"~${amount:,.2f}"
+
+
+def cost_line(plan: Plan) -> str | None:
+    """Return `Estimated cost: $X (N unknown)`, or None when the plan creates nothing."""
+    if not any(c.creates for c in plan.changes):
+        return None
+    return f"Estimated cost: ${plan.total_cost_usd:,.2f} ({plan.unknown_costs} unknown)"
 
 
 def _counts_line(counts: VendorCounts) -> str:
@@ -104,9 +118,13 @@ def render_text(plan: Plan, *, color: bool = False, verbose: bool = False) -> st
     out.extend(_counts_line(c) for c in plan.counts)
     out.extend(f"Note: {n}" for n in plan.notes)
     out.append("")
+    cost = cost_line(plan)
+    if cost is not None:
+        out.append(cost)
     summary = plan.summary
     out.append(click.style(summary, bold=True) if color else summary)
-    if plan.refusal:
-        refusal = f"Refused: {plan.refusal}"
-        out.append(click.style(refusal, fg="red", bold=True) if color else refusal)
+    for reason in (plan.refusal, plan.cost_refusal):
+        if reason:
+            refusal = f"Refused: {reason}"
+            out.append(click.style(refusal, fg="red", bold=True) if color else refusal)
     return "\n".join(out) + "\n"
