@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +24,7 @@ from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.model import Plan, PlanSettings, Resource, Vendor
 
 if TYPE_CHECKING:  # imported lazily at run time: `reconciler --help` must start fast
+    from reconciler.gates import StatusResult
     from reconciler.live import LiveState
     from reconciler.manifest import Config
     from reconciler.providers.base import Provider
@@ -528,6 +529,105 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[list[str]]:
         yield signalled
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+STATUS_FORMATS = ("table", "json", "markdown", "junit")
+
+
+def _output_spec(value: str) -> tuple[str, Path]:
+    fmt, sep, path = value.partition(":")
+    if not sep or fmt not in STATUS_FORMATS or not path:
+        raise click.BadParameter(
+            f"{value!r}: write FORMAT:FILE with FORMAT one of {', '.join(STATUS_FORMATS)}, "
+            "e.g. junit:report.xml"
+        )
+    return fmt, Path(path)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(STATUS_FORMATS),
+    default="table",
+    show_default=True,
+    help="What to print on stdout.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="FORMAT:FILE",
+    help="Also write a format to a file, e.g. -o junit:report.xml -o markdown:comment.md.",
+)
+@click.option(
+    "--timeout",
+    default=0.0,
+    type=click.FloatRange(min=0),
+    show_default=True,
+    help="Seconds to wait for active runs to finish (0: judge them as they are now).",
+)
+@target_option
+@exclude_option
+@pass_app
+def status(
+    app: App,
+    fmt: str,
+    outputs: tuple[str, ...],
+    timeout: float,
+    target: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> int:
+    """Wait for the current runs, judge their thresholds; exit 0, 1, 3 or 4."""
+    from reconciler.gates import Outcome
+    from reconciler.status import wait_and_judge
+
+    files = [_output_spec(o) for o in outputs]
+    with ExitStack() as stack:
+        config, resources = _load(app)
+        matcher = _scope_filter(target, exclude)
+        resources = tuple(r for r in resources if matcher(str(r.address)))
+        providers = _open_providers(stack, app, config, _vendors(config, resources))
+        last: list[str] = []
+
+        def progress(result: StatusResult) -> None:
+            done = len(result.resources) - result.count(Outcome.RUNNING)
+            line = f"status: {done}/{len(result.resources)} run(s) finished"
+            if line not in last:
+                last.append(line)
+                click.echo(f"{line} ({result.elapsed_s:.0f} s)", err=True)
+
+        result = wait_and_judge(
+            resources, providers, workspace=config.workspace, timeout_s=timeout, progress=progress
+        )
+    for out_fmt, path in files:
+        path.write_text(_render_status(result, out_fmt), encoding="utf-8")
+    click.echo(_render_status(result, fmt), nl=False)
+    return int(result.exit_code)
+
+
+def _render_status(result: StatusResult, fmt: str) -> str:
+    from reconciler.render import status as views
+
+    renderers = {
+        "table": views.render_status_text,
+        "json": views.render_status_json,
+        "markdown": views.render_status_markdown,
+        "junit": views.render_status_junit,
+    }
+    return renderers[fmt](result)
+
+
+def _scope_filter(targets: Sequence[str], excludes: Sequence[str]) -> Callable[[str], bool]:
+    import fnmatch
+
+    def matches(address: str) -> bool:
+        if targets and not any(fnmatch.fnmatchcase(address, t) for t in targets):
+            return False
+        return not any(fnmatch.fnmatchcase(address, e) for e in excludes)
+
+    return matches
 
 
 @cli.command("emulator")

@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from statistics import NormalDist
 from typing import Any
 
-from reconciler.model import Threshold, Vendor
+from reconciler.model import LiveRun, Resource, Threshold, Vendor
 
 RATE_METRICS = ("pass_rate_pct", "error_rate_pct")
+
+# (The status result model lives here, below render/, so every renderer can draw it.)
 
 
 class Verdict(StrEnum):
@@ -246,3 +248,64 @@ def _show(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+class Outcome(StrEnum):
+    """Where one resource stands."""
+
+    PASSED = "passed"  # finished well, every gate passed
+    FAILED = "failed"  # a gate failed, or the run failed or was cancelled
+    ERROR = "error"  # no run, or a gate could not be judged (n/a)
+    RUNNING = "running"  # still active
+
+
+class StatusExit(IntEnum):
+    """`reconciler status` exit codes (DESIGN.md)."""
+
+    PASSED = 0
+    ERROR = 1
+    GATE_FAILED = 3
+    TIMED_OUT = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceStatus:
+    """One resource, its current run, and each of its gates."""
+
+    resource: Resource
+    run: LiveRun | None
+    outcome: Outcome
+    gates: tuple[GateResult, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusResult:
+    """Every resource's status, sorted by address, and how long it took."""
+
+    workspace: str
+    resources: tuple[ResourceStatus, ...]
+    elapsed_s: float = 0.0
+    timed_out: bool = False
+
+    def count(self, outcome: Outcome) -> int:
+        """Count the resources with `outcome`."""
+        return sum(1 for r in self.resources if r.outcome is outcome)
+
+    @property
+    def exit_code(self) -> StatusExit:
+        """Return the exit code: error over timeout over failed gates over passed."""
+        if self.count(Outcome.ERROR):
+            return StatusExit.ERROR
+        if self.count(Outcome.RUNNING):
+            return StatusExit.TIMED_OUT
+        if self.count(Outcome.FAILED):
+            return StatusExit.GATE_FAILED
+        return StatusExit.PASSED
+
+    @property
+    def summary(self) -> str:
+        """Return the one-line summary."""
+        parts = [f"{self.count(o)} {o.value}" for o in Outcome if self.count(o)]
+        head = "Status" + (" (timed out)" if self.timed_out else "")
+        return f"{head}: {len(self.resources)} resource(s): {', '.join(parts) or 'none'}."

@@ -325,3 +325,8 @@ def test_the_quickstart_examples_apply_then_have_nothing_to_do(tmp_path):
     assert second.exit_code == 0, second.stderr
     assert "Nothing to do." in second.stdout
     assert (examples / ".reconciler").is_dir()
+    # The tour's status: every run finished; one gate fails on purpose (the Wilson bound).
+    status = runner.invoke(cli, ["-C", str(examples), "status", "--timeout", "60"])
+    assert 3 == status.exit_code, status.stdout
+    assert "Status: 5 resource(s): 4 passed, 1 failed." in status.stdout
+    assert "FAILED   AdalineEvaluation/refund-policy" in status.stdout

@@ -1,0 +1,167 @@
+"""A status result as a table, versioned JSON, a Markdown comment, or JUnit XML.
+
+One result model, four views. JUnit: one testsuite per resource, one testcase per threshold;
+a failed gate is a <failure> with the value and the bound, an n/a gate an <error>, a run
+still active a <skipped>-free <error> ("still running"), so CI never reads silence as a pass.
+"""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+from reconciler.gates import GateResult, Outcome, ResourceStatus, StatusResult, Verdict
+from reconciler.render.markdown import marker
+
+FORMAT_VERSION = "1.0"
+MAX_MARKDOWN = 65_536
+_MARKS = {
+    Outcome.PASSED: "✅",
+    Outcome.FAILED: "❌",
+    Outcome.ERROR: "⚠️",
+    Outcome.RUNNING: "⏳",
+}
+
+
+def _value(gate: GateResult) -> str:
+    if gate.value is None:
+        return "n/a"
+    text = f"{gate.value:.4g}" if isinstance(gate.value, float) else str(gate.value)
+    if gate.bound is not None:
+        text += f" (bound {gate.bound:.2f}, n={gate.sample_size})"
+    return text
+
+
+def _run(status: ResourceStatus) -> str:
+    return f"{status.run.run_id} {status.run.status}" if status.run else "-"
+
+
+def render_status_text(result: StatusResult) -> str:
+    """Render the result as a table for a terminal or a CI log."""
+    lines: list[str] = []
+    for status in result.resources:
+        lines.append(
+            f"{status.outcome.value.upper():8} {status.resource.address}  ({_run(status)})"
+            + (f": {status.detail}" if status.detail else "")
+        )
+        for gate in status.gates:
+            mark = {"passed": "ok", "failed": "FAIL", "error": "ERROR"}[gate.verdict.value]
+            detail = f"  {gate.detail}" if gate.detail else ""
+            lines.append(f"    {mark:5} {gate.name} = {_value(gate)}{detail}")
+    lines += ["", result.summary]
+    return "\n".join(lines) + "\n"
+
+
+def status_document(result: StatusResult) -> dict[str, object]:
+    """Return the JSON document of a status result (schemas/status.schema.json)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "workspace": result.workspace,
+        "exit_code": int(result.exit_code),
+        "timed_out": result.timed_out,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "counts": {o.value: result.count(o) for o in Outcome},
+        "resources": [
+            {
+                "address": str(s.resource.address),
+                "vendor": s.resource.vendor.value,
+                "outcome": s.outcome.value,
+                "detail": s.detail or None,
+                "run": None
+                if s.run is None
+                else {"id": s.run.run_id, "status": s.run.status, "phase": s.run.phase.value},
+                "gates": [
+                    {
+                        "name": g.name,
+                        "metric": g.threshold.metric,
+                        "path": g.threshold.path,
+                        "verdict": g.verdict.value,
+                        "value": g.value,
+                        "bound": g.bound,
+                        "sample_size": g.sample_size,
+                        "detail": g.detail or None,
+                    }
+                    for g in s.gates
+                ],
+            }
+            for s in result.resources
+        ],
+    }
+
+
+def render_status_json(result: StatusResult) -> str:
+    """Render the result as versioned JSON."""
+    return json.dumps(status_document(result), indent=2, sort_keys=True) + "\n"
+
+
+def render_status_markdown(result: StatusResult) -> str:
+    """Render the result as a pull-request comment (one table, capped at 65,536 characters)."""
+    head = [
+        marker(result.workspace),
+        f"### reconciler status for `{result.workspace}`",
+        "",
+        f"**{result.summary}**",
+        "",
+        "| | resource | run | gate | value |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    rows: list[str] = []
+    for status in result.resources:
+        first = f"| {_MARKS[status.outcome]} | `{status.resource.address}` | {_run(status)} |"
+        if not status.gates:
+            rows.append(f"{first} {status.detail or '-'} | |")
+        for gate in status.gates:
+            mark = "" if gate.verdict is Verdict.PASSED else f" **{gate.verdict.value}**"
+            rows.append(f"{first} {gate.name}{mark} | {_value(gate)} |")
+    text = "\n".join(head)
+    shown = 0
+    for row in rows:
+        if len(text) + len(row) + 400 > MAX_MARKDOWN:
+            break
+        text += "\n" + row
+        shown += 1
+    if shown < len(rows):
+        text += (
+            f"\n\n_{len(rows) - shown} of {len(rows)} row(s) are not shown: a comment holds at "
+            f"most {MAX_MARKDOWN:,} characters. See the CI log for all of them._"
+        )
+    return text + "\n"
+
+
+def render_status_junit(result: StatusResult) -> str:
+    """Render the result as JUnit XML: a testsuite per resource, a testcase per threshold."""
+    suites = ElementTree.Element("testsuites", name=f"reconciler {result.workspace}")
+    for status in result.resources:
+        suite = ElementTree.SubElement(suites, "testsuite", name=str(status.resource.address))
+        cases = _cases(status)
+        failures = sum(1 for _, kind, _ in cases if kind == "failure")
+        errors = sum(1 for _, kind, _ in cases if kind == "error")
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(failures))
+        suite.set("errors", str(errors))
+        for name, kind, message in cases:
+            case = ElementTree.SubElement(
+                suite, "testcase", name=name, classname=str(status.resource.address)
+            )
+            if kind:
+                ElementTree.SubElement(case, kind, message=message).text = message
+    suites.set("tests", str(sum(int(s.get("tests", "0")) for s in suites)))
+    suites.set("failures", str(sum(int(s.get("failures", "0")) for s in suites)))
+    suites.set("errors", str(sum(int(s.get("errors", "0")) for s in suites)))
+    xml: str = ElementTree.tostring(suites, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n"
+
+
+def _cases(status: ResourceStatus) -> list[tuple[str, str, str]]:
+    """Return (name, "" | "failure" | "error", message) per testcase of a resource."""
+    if status.outcome is Outcome.RUNNING:
+        return [("run finished", "error", f"still running: {_run(status)}")]
+    if not status.gates:
+        by_outcome = {Outcome.PASSED: "", Outcome.FAILED: "failure", Outcome.ERROR: "error"}
+        return [("run", by_outcome.get(status.outcome, "error"), status.detail or _run(status))]
+    cases = []
+    for gate in status.gates:
+        kind = {Verdict.PASSED: "", Verdict.FAILED: "failure", Verdict.ERROR: "error"}[gate.verdict]
+        message = f"{_value(gate)}: {gate.detail}" if gate.detail else _value(gate)
+        cases.append((gate.name, kind, message))
+    return cases

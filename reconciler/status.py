@@ -1,0 +1,108 @@
+"""Status: find the run that satisfies each resource, wait for it, judge its thresholds.
+
+The current run of a resource is the one the planner says satisfies it, so status and plan
+never disagree about which run counts. Waiting re-lists the vendors (list pages, never a GET
+per run) with a poll interval that backs off, until every current run is terminal or the
+timeout passes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from reconciler.gates import Outcome, ResourceStatus, StatusResult, Verdict, evaluate
+from reconciler.live import gather_live_state
+from reconciler.model import (
+    Action,
+    Change,
+    LiveRun,
+    PlanSettings,
+    Reason,
+    Resource,
+    RunPhase,
+    Vendor,
+)
+from reconciler.plan import plan
+from reconciler.providers.base import Provider
+
+FIRST_POLL_S = 2.0
+MAX_POLL_S = 30.0
+
+
+def judge(
+    resources: Sequence[Resource], live: Sequence[LiveRun], *, workspace: str
+) -> StatusResult:
+    """Judge every resource against the live runs (pure but for the clock of `now`)."""
+    settings = PlanSettings(workspace=workspace, now=datetime.now(UTC))
+    the_plan = plan(resources, live, settings=settings)
+    primary: dict[str, Change] = {}
+    for change in the_plan.changes:
+        if change.resource is None or change.action is Action.CANCEL:
+            continue  # a duplicate or stale run being cancelled says nothing of the resource
+        if change.reason is Reason.PROTECTED:
+            continue
+        primary.setdefault(str(change.resource.address), change)
+    statuses = [_status(r, primary[str(r.address)]) for r in resources]
+    return StatusResult(
+        workspace=workspace, resources=tuple(sorted(statuses, key=lambda s: s.resource.address))
+    )
+
+
+def _status(resource: Resource, change: Change) -> ResourceStatus:
+    run = change.run
+    if change.reason is Reason.ATTEMPTS_EXHAUSTED:
+        detail = f"{change.attempts} runs of this spec failed or were cancelled"
+        return ResourceStatus(resource=resource, run=run, outcome=Outcome.FAILED, detail=detail)
+    if change.creates or run is None:
+        if change.reason is Reason.RETRY_AFTER_FAILURE:
+            detail = "its last run failed or was cancelled; the next apply tries again"
+            return ResourceStatus(
+                resource=resource, run=None, outcome=Outcome.FAILED, detail=detail
+            )
+        detail = "no run of the current spec: run `reconciler apply`"
+        return ResourceStatus(resource=resource, run=None, outcome=Outcome.ERROR, detail=detail)
+    if run.phase is not RunPhase.SUCCEEDED:
+        if run.phase is RunPhase.ACTIVE:
+            return ResourceStatus(resource=resource, run=run, outcome=Outcome.RUNNING)
+        detail = f"its run is {run.status}, which reconciler does not know"
+        return ResourceStatus(resource=resource, run=run, outcome=Outcome.ERROR, detail=detail)
+    gates = tuple(evaluate(t, resource.vendor, run.raw_object) for t in resource.thresholds)
+    verdicts = {g.verdict for g in gates}
+    if Verdict.ERROR in verdicts:
+        outcome = Outcome.ERROR
+    elif Verdict.FAILED in verdicts:
+        outcome = Outcome.FAILED
+    else:
+        outcome = Outcome.PASSED
+    return ResourceStatus(resource=resource, run=run, outcome=outcome, gates=gates)
+
+
+def wait_and_judge(
+    resources: Sequence[Resource],
+    providers: Mapping[Vendor, Provider],
+    *,
+    workspace: str,
+    timeout_s: float,
+    progress: Callable[[StatusResult], None] = lambda result: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> StatusResult:
+    """Poll until every current run is terminal or `timeout_s` passes; judge the result."""
+    started = clock()
+    interval = FIRST_POLL_S
+    while True:
+        state = gather_live_state(providers, resources)
+        result = judge(resources, state.runs, workspace=workspace)
+        elapsed = clock() - started
+        result = StatusResult(workspace=workspace, resources=result.resources, elapsed_s=elapsed)
+        progress(result)
+        if not result.count(Outcome.RUNNING):
+            return result
+        if elapsed + interval > timeout_s:
+            return StatusResult(
+                workspace=workspace, resources=result.resources, elapsed_s=elapsed, timed_out=True
+            )
+        sleep(interval)
+        interval = min(interval * 1.5, MAX_POLL_S)

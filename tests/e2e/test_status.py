@@ -1,0 +1,77 @@
+"""`reconciler status` as CI runs it: wait, judge the thresholds, exit 0/1/3/4, write reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import jsonschema
+import pytest
+
+from tests.e2e.test_bland import Clock, Project
+
+ROOT = Path(__file__).resolve().parents[2]
+STATUS_SCHEMA = json.loads((ROOT / "schemas" / "status.schema.json").read_text())
+PASSING = "thresholds:\n  - {metric: cost_usd, max: 1000}\n  - {metric: score_mean, min: 0}\n"
+FAILING = "thresholds:\n  - {path: summary.overall_score_mean, min: 1000}\n"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def project(tmp_path, start_emulator, clock) -> Project:
+    project = Project(root=tmp_path, base_url=start_emulator(seed=7, clock=clock))
+    project.configure()
+    project.declare("nightly", extra=PASSING)
+    return project
+
+
+def test_before_any_apply_status_is_an_error_that_says_to_apply(project):
+    """No run yet: exit 1 and the way out."""
+    result = project.run("status")
+    assert 1 == result.exit_code
+    assert "reconciler apply" in result.stdout
+
+
+def test_active_runs_at_the_timeout_exit_4(project):
+    """Just applied, the run is still going: exit 4, the progress line on stderr."""
+    project.run("apply", "--auto-approve")
+    result = project.run("status", "--timeout", "0")
+    assert 4 == result.exit_code, result.stdout
+    assert "status: 0/1 run(s) finished" in result.stderr
+
+
+def test_finished_runs_that_clear_their_gates_exit_0(project, clock, tmp_path):
+    """A day later every run has finished; the gates pass; JSON and JUnit reports agree."""
+    project.run("apply", "--auto-approve")
+    clock.advance(24 * 3600)
+    junit = tmp_path / "report.xml"
+    result = project.run("status", "--format", "json", "-o", f"junit:{junit}")
+    assert 0 == result.exit_code, result.stdout
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, STATUS_SCHEMA)
+    assert {"passed": 1, "failed": 0, "error": 0, "running": 0} == document["counts"]
+    root = ElementTree.parse(junit).getroot()
+    assert ("2", "0", "0") == tuple(root.get(k) for k in ("tests", "failures", "errors"))
+
+
+def test_a_missed_threshold_exits_3_and_says_by_how_much(project, clock):
+    """The gate's value and bound are in the table."""
+    project.declare("nightly", extra=FAILING)
+    project.run("apply", "--auto-approve")
+    clock.advance(24 * 3600)
+    result = project.run("status")
+    assert 3 == result.exit_code, result.stdout
+    assert "FAIL  summary.overall_score_mean >= 1000" in result.stdout
+    assert "is below 1000" in result.stdout
+
+
+def test_a_bad_output_spec_is_a_usage_error(project):
+    """-o needs FORMAT:FILE; a usage error is exit 1 with the fix."""
+    result = project.run("status", "-o", "report.xml")
+    assert 1 == result.exit_code
+    assert "FORMAT:FILE" in result.stderr
