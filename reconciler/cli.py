@@ -430,6 +430,16 @@ def plan(
 @click.option(
     "--allow-cost", is_flag=True, help="Apply even above safety.max_cost_usd (estimated)."
 )
+@click.option(
+    "--wait", is_flag=True, help="Then wait for the runs and judge the thresholds, as status."
+)
+@click.option(
+    "--timeout",
+    default=3600.0,
+    type=click.FloatRange(min=0),
+    show_default=True,
+    help="With --wait: seconds to wait for active runs.",
+)
 @pass_app
 def apply(
     app: App,
@@ -439,6 +449,8 @@ def apply(
     exclude: tuple[str, ...],
     allow_mass_cancel: bool,
     allow_cost: bool,
+    wait: bool,
+    timeout: float,
 ) -> int:
     """Create the missing runs and cancel the stale ones (shows the plan first)."""
     from reconciler.apply import apply_plan
@@ -473,6 +485,8 @@ def apply(
             raise ConfigError(the_plan.cost_refusal)
         if not the_plan.has_changes:
             click.echo("Nothing to do.")
+            if wait:
+                return _gate(the_plan, providers, timeout=timeout)
             return ExitCode.OK
         if plan_file is None and not auto_approve:
             if not sys.stdin.isatty():
@@ -493,12 +507,14 @@ def apply(
                 listed_at=state.listed_at,
                 stop=stop,
             )
-    click.echo(result.summary)
-    for outcome in result.failed:
-        click.echo(
-            f"Failed: {outcome.change.action.value} {outcome.change.subject}: {outcome.error}",
-            err=True,
-        )
+        click.echo(result.summary)
+        for outcome in result.failed:
+            click.echo(
+                f"Failed: {outcome.change.action.value} {outcome.change.subject}: {outcome.error}",
+                err=True,
+            )
+        if wait and not stop.is_set() and not result.failed:
+            return _gate(the_plan, providers, timeout=timeout)
     if stop.is_set():
         click.echo(
             f"Stopped by {signalled[0] if signalled else 'Ctrl-C'}: actions in flight finished, "
@@ -507,6 +523,38 @@ def apply(
         )
         return ExitCode.TERMINATED if signalled else ExitCode.INTERRUPTED
     return ExitCode.ERROR if result.failed else ExitCode.OK
+
+
+def _gate(the_plan: Plan, providers: Mapping[Vendor, Provider], *, timeout: float) -> int:
+    """`apply --wait`: wait for the plan's resources and judge them, as `status` does."""
+    from reconciler.status import wait_and_judge
+
+    resources = {str(c.resource.address): c.resource for c in the_plan.changes if c.resource}
+    result = wait_and_judge(
+        list(resources.values()),
+        providers,
+        workspace=the_plan.workspace,
+        timeout_s=timeout,
+        progress=_progress_printer(),
+    )
+    click.echo(_render_status(result, "table"), nl=False)
+    return int(result.exit_code)
+
+
+def _progress_printer() -> Callable[[StatusResult], None]:
+    """Print a line on stderr each time the number of finished runs changes."""
+    from reconciler.gates import Outcome
+
+    last: list[str] = []
+
+    def progress(result: StatusResult) -> None:
+        done = len(result.resources) - result.count(Outcome.RUNNING)
+        line = f"status: {done}/{len(result.resources)} run(s) finished"
+        if line not in last:
+            last.append(line)
+            click.echo(f"{line} ({result.elapsed_s:.0f} s)", err=True)
+
+    return progress
 
 
 @contextmanager
@@ -580,7 +628,6 @@ def status(
     exclude: tuple[str, ...],
 ) -> int:
     """Wait for the current runs, judge their thresholds; exit 0, 1, 3 or 4."""
-    from reconciler.gates import Outcome
     from reconciler.status import wait_and_judge
 
     files = [_output_spec(o) for o in outputs]
@@ -589,17 +636,12 @@ def status(
         matcher = _scope_filter(target, exclude)
         resources = tuple(r for r in resources if matcher(str(r.address)))
         providers = _open_providers(stack, app, config, _vendors(config, resources))
-        last: list[str] = []
-
-        def progress(result: StatusResult) -> None:
-            done = len(result.resources) - result.count(Outcome.RUNNING)
-            line = f"status: {done}/{len(result.resources)} run(s) finished"
-            if line not in last:
-                last.append(line)
-                click.echo(f"{line} ({result.elapsed_s:.0f} s)", err=True)
-
         result = wait_and_judge(
-            resources, providers, workspace=config.workspace, timeout_s=timeout, progress=progress
+            resources,
+            providers,
+            workspace=config.workspace,
+            timeout_s=timeout,
+            progress=_progress_printer(),
         )
     for out_fmt, path in files:
         path.write_text(_render_status(result, out_fmt), encoding="utf-8")

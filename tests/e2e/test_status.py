@@ -75,3 +75,16 @@ def test_a_bad_output_spec_is_a_usage_error(project):
     result = project.run("status", "-o", "report.xml")
     assert 1 == result.exit_code
     assert "FORMAT:FILE" in result.stderr
+
+
+def test_apply_wait_gates_like_status(project, clock):
+    """apply --wait: runs just created are still active at a zero timeout (4); later, 0."""
+    first = project.run("apply", "--auto-approve", "--wait", "--timeout", "0")
+    assert 4 == first.exit_code, first.stdout
+    assert "Apply complete: 1 created" in first.stdout
+    assert "Status (timed out): 1 resource(s): 1 running." in first.stdout
+    clock.advance(24 * 3600)
+    again = project.run("apply", "--auto-approve", "--wait")
+    assert 0 == again.exit_code, again.stdout
+    assert "Nothing to do." in again.stdout
+    assert "Status: 1 resource(s): 1 passed." in again.stdout
