@@ -128,3 +128,21 @@ class TestSizeCap:
     def test_a_plan_that_fits_has_no_note(self):
         """Nothing dropped, nothing said."""
         assert "not shown" not in render_markdown(a_plan([create("a")]))
+
+
+class TestCost:
+    def test_each_create_shows_its_estimate_and_the_total_is_under_the_summary(self):
+        """A priced create shows ~$, an unpriced one says unknown, never $0."""
+        priced = Change(
+            action=Action.CREATE,
+            reason=Reason.MISSING,
+            vendor=Vendor.BLAND,
+            subject="BlandEvalRun/a",
+            identity=Identity.NONE,
+            resource=resource("a"),
+            cost_usd=0.42,
+        )
+        text = render_markdown(a_plan([priced, create("b")]))
+        assert "| + create | `BlandEvalRun/a` |  | ~$0.42 |" in text
+        assert "| + create | `BlandEvalRun/b` |  | cost unknown |" in text
+        assert "Estimated cost: $0.42 (1 unknown)" in text

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.model import Action, Change, Plan, Vendor
-from reconciler.render.text import _REASONS as REASONS
+from reconciler.render.text import REASONS, cost_line, format_cost
 
 MAX_CHARS = 65_536
 FOOTER_RESERVE = 400  # room kept for the note of what was left out
@@ -50,8 +50,10 @@ def _cancel_line(change: Change) -> str:
 
 def _row(change: Change) -> str:
     run = f"`{change.run_id}`" if change.run_id else ""
+    cost = format_cost(change.cost_usd) if change.creates else ""
     return (
-        f"| {SYMBOLS[change.action]} | `{_cell(change.subject)}` | {run} | {_cell(_why(change))} |"
+        f"| {SYMBOLS[change.action]} | `{_cell(change.subject)}` | {run} | {cost} "
+        f"| {_cell(_why(change))} |"
     )
 
 
@@ -82,9 +84,14 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS) -> str:
     budget.add(f"### reconciler plan for `{plan.workspace}`", required=True)
     budget.add("", required=True)
     budget.add(f"**{plan.summary}**", required=True)
-    if plan.refusal:
+    cost = cost_line(plan)
+    if cost is not None:
         budget.add("", required=True)
-        budget.add(f"**Refused:** {plan.refusal}", required=True)
+        budget.add(cost, required=True)
+    for refusal in (plan.refusal, plan.cost_refusal):
+        if refusal:
+            budget.add("", required=True)
+            budget.add(f"**Refused:** {refusal}", required=True)
     if plan.targeted:
         budget.add("", required=True)
         budget.add("_Partial plan: `--target`/`--exclude` limited it._", required=True)
@@ -136,8 +143,8 @@ def _details(budget: _Budget, vendor: Vendor, plan: Plan) -> int:
         "",
         f"<details><summary>{vendor.display_name}: {len(changes)} action(s) ({parts})</summary>",
         "",
-        "| action | subject | run | why |",
-        "| --- | --- | --- | --- |",
+        "| action | subject | run | cost | why |",
+        "| --- | --- | --- | --- | --- |",
     ]
     closing = ["", "</details>"]
     overhead = sum(len(line) + 1 for line in opening + closing)

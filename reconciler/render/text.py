@@ -15,7 +15,7 @@ _SYMBOLS = {
     Action.NO_OP: (" ", None),
 }
 
-_REASONS = {
+REASONS = {
     Reason.MISSING: "no run exists yet",
     Reason.RETRY_AFTER_FAILURE: "earlier runs of this spec failed or were cancelled",
     Reason.RERUN_AFTER: "every run predates lifecycle.rerun_after",
@@ -56,11 +56,11 @@ def _change_lines(change: Change, *, color: bool, verbose: bool) -> list[str]:
     head = f"{symbol} {label} {change.subject}"
     if color and fg:
         head = click.style(head, fg=fg, bold=change.cancels)
-    facts = [change.vendor.value, _run(change), _identity(change), _REASONS[change.reason]]
+    facts = [change.vendor.value, _run(change), _identity(change), REASONS[change.reason]]
     if change.attempts:
         facts.append(f"{change.attempts} failed attempt(s)")
     if change.creates:
-        facts.append(_cost(change.cost_usd))
+        facts.append(format_cost(change.cost_usd))
     lines = [f"  {head}  ({'; '.join(f for f in facts if f)})"]
     for diff in change.changed:
         mark = {"added": "+", "removed": "-", "changed": "~"}[diff.change.value]
@@ -80,7 +80,7 @@ def _change_lines(change: Change, *, color: bool, verbose: bool) -> list[str]:
     return lines
 
 
-def _cost(amount: float | None) -> str:
+def format_cost(amount: float | None) -> str:
     """Format an estimate: `~$0.42`, or `cost unknown` (never $0 for unknown)."""
     return "cost unknown" if amount is None else f"~${amount:,.2f}"
 
