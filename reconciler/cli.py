@@ -616,6 +616,12 @@ def _output_spec(value: str) -> tuple[str, Path]:
     show_default=True,
     help="Seconds to wait for active runs to finish (0: judge them as they are now).",
 )
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A saved plan (plan -out) to show above the status in the Markdown comment.",
+)
 @target_option
 @exclude_option
 @pass_app
@@ -624,6 +630,7 @@ def status(
     fmt: str,
     outputs: tuple[str, ...],
     timeout: float,
+    plan_file: Path | None,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> int:
@@ -631,7 +638,20 @@ def status(
     from reconciler.status import wait_and_judge
 
     files = [_output_spec(o) for o in outputs]
+    the_plan: Plan | None = None
     with ExitStack() as stack:
+        if plan_file is not None:
+            from reconciler.planfile import check_saved_plan, read_plan_file
+
+            saved = read_plan_file(plan_file)
+            _, the_plan, _, state = _make_plan(
+                stack,
+                app,
+                targets=saved.targets,
+                excludes=saved.excludes,
+                allow_mass_cancel=saved.allow_mass_cancel,
+            )
+            check_saved_plan(saved, the_plan, state)
         config, resources = _load(app)
         matcher = _scope_filter(target, exclude)
         resources = tuple(r for r in resources if matcher(str(r.address)))
@@ -644,13 +664,25 @@ def status(
             progress=_progress_printer(),
         )
     for out_fmt, path in files:
-        path.write_text(_render_status(result, out_fmt), encoding="utf-8")
-    click.echo(_render_status(result, fmt), nl=False)
+        path.write_text(_render_status(result, out_fmt, the_plan), encoding="utf-8")
+    click.echo(_render_status(result, fmt, the_plan), nl=False)
     return int(result.exit_code)
 
 
-def _render_status(result: StatusResult, fmt: str) -> str:
+PLAN_SHARE = 40_000  # of a combined comment's 65,536 characters, what the plan may use
+
+
+def _render_status(result: StatusResult, fmt: str, the_plan: Plan | None = None) -> str:
     from reconciler.render import status as views
+
+    if fmt == "markdown" and the_plan is not None:
+        from reconciler.render.markdown import MAX_CHARS, render_markdown
+
+        head = render_markdown(the_plan, limit=PLAN_SHARE)
+        tail = views.render_status_markdown(
+            result, limit=MAX_CHARS - len(head) - 2, with_marker=False
+        )
+        return head + "\n" + tail
 
     renderers = {
         "table": views.render_status_text,

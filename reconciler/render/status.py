@@ -94,10 +94,15 @@ def render_status_json(result: StatusResult) -> str:
     return json.dumps(status_document(result), indent=2, sort_keys=True) + "\n"
 
 
-def render_status_markdown(result: StatusResult) -> str:
-    """Render the result as a pull-request comment (one table, capped at 65,536 characters)."""
+def render_status_markdown(
+    result: StatusResult, *, limit: int = MAX_MARKDOWN, with_marker: bool = True
+) -> str:
+    """Render the result as a pull-request comment (one table, at most `limit` characters).
+
+    Without the marker it is the second half of a comment that starts with the plan.
+    """
     head = [
-        marker(result.workspace),
+        *([marker(result.workspace)] if with_marker else []),
         f"### reconciler status for `{result.workspace}`",
         "",
         f"**{result.summary}**",
@@ -116,7 +121,7 @@ def render_status_markdown(result: StatusResult) -> str:
     text = "\n".join(head)
     shown = 0
     for row in rows:
-        if len(text) + len(row) + 400 > MAX_MARKDOWN:
+        if len(text) + len(row) + 400 > limit:
             break
         text += "\n" + row
         shown += 1

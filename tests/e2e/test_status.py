@@ -88,3 +88,18 @@ def test_apply_wait_gates_like_status(project, clock):
     assert 0 == again.exit_code, again.stdout
     assert "Nothing to do." in again.stdout
     assert "Status: 1 resource(s): 1 passed." in again.stdout
+
+
+def test_plan_and_status_share_one_pull_request_comment(project, clock, tmp_path):
+    """status --plan FILE --format markdown: one marker, the plan, then how the runs score."""
+    project.run("apply", "--auto-approve")
+    clock.advance(24 * 3600)
+    project.declare("weekly", extra=PASSING)
+    plan_file = tmp_path / "plan.json"
+    assert 0 == project.run("plan", "-out", str(plan_file)).exit_code
+    result = project.run("status", "--plan", str(plan_file), "--format", "markdown")
+    assert 1 == result.exit_code  # `weekly` has no run yet: an error until it is applied
+    assert 1 == result.stdout.count("<!-- reconciler:support-evals -->")
+    plan_at = result.stdout.index("**Plan: 1 to create, 0 to cancel, 0 to replace.**")
+    assert plan_at < result.stdout.index("### reconciler status for `support-evals`")
+    assert len(result.stdout) <= 65_536
