@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import Change, LiveRun, Plan, Vendor
+from reconciler.model import Change, LiveRun, Plan, Resource, Vendor
 from reconciler.providers.base import Provider
 from reconciler.providers.http import gather
 
@@ -74,6 +74,25 @@ def price_plan(
     )
     priced_plan = dataclasses.replace(plan, changes=changes, notes=tuple(notes))
     return _check_limit(priced_plan, max_cost_usd=max_cost_usd, allow_cost=allow_cost)
+
+
+def estimate_each(
+    resources: Sequence[Resource],
+    providers: Mapping[Vendor, Provider],
+    live_runs: Sequence[LiveRun],
+) -> dict[str, float | None]:
+    """Return address -> estimated USD (None: unknown, or the estimate failed)."""
+
+    def one(resource: Resource) -> tuple[str, float | None]:
+        provider = providers.get(resource.vendor)
+        if provider is None:
+            return str(resource.address), None
+        try:
+            return str(resource.address), provider.estimate_cost(resource, live_runs)
+        except ReconcilerError:
+            return str(resource.address), None
+
+    return dict(gather(one, resources, max_workers=MAX_ESTIMATES_IN_FLIGHT))
 
 
 def _priced(change: Change, cost: float | None) -> Change:

@@ -277,6 +277,12 @@ class ResourceStatus:
     outcome: Outcome
     gates: tuple[GateResult, ...] = ()
     detail: str = ""
+    estimate_usd: float | None = None  # what a run of this spec is estimated to cost
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Return what the run has cost, when the vendor says."""
+        return self.run.cost_usd if self.run is not None else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,10 +8,12 @@ timeout passes.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
+from reconciler.cost import estimate_each
 from reconciler.gates import Outcome, ResourceStatus, StatusResult, Verdict, evaluate
 from reconciler.live import gather_live_state
 from reconciler.model import (
@@ -79,6 +81,24 @@ def _status(resource: Resource, change: Change) -> ResourceStatus:
     return ResourceStatus(resource=resource, run=run, outcome=outcome, gates=gates)
 
 
+def _with_estimates(
+    statuses: Sequence[ResourceStatus],
+    providers: Mapping[Vendor, Provider],
+    live: Sequence[LiveRun],
+) -> tuple[ResourceStatus, ...]:
+    """Add each finished run's estimate, so reports set its actual cost beside it."""
+    finished = [s.resource for s in statuses if s.run is not None and s.cost_usd is not None]
+    if not finished:
+        return tuple(statuses)
+    # An estimate from history must not include the very run it is compared with.
+    current = {s.run.run_id for s in statuses if s.run is not None}
+    estimates = estimate_each(finished, providers, [r for r in live if r.run_id not in current])
+    return tuple(
+        dataclasses.replace(s, estimate_usd=estimates.get(str(s.resource.address)))
+        for s in statuses
+    )
+
+
 def wait_and_judge(
     resources: Sequence[Resource],
     providers: Mapping[Vendor, Provider],
@@ -98,11 +118,13 @@ def wait_and_judge(
         elapsed = clock() - started
         result = StatusResult(workspace=workspace, resources=result.resources, elapsed_s=elapsed)
         progress(result)
-        if not result.count(Outcome.RUNNING):
-            return result
-        if elapsed + interval > timeout_s:
+        done = not result.count(Outcome.RUNNING)
+        if done or elapsed + interval > timeout_s:
             return StatusResult(
-                workspace=workspace, resources=result.resources, elapsed_s=elapsed, timed_out=True
+                workspace=workspace,
+                resources=_with_estimates(result.resources, providers, state.runs),
+                elapsed_s=elapsed,
+                timed_out=not done,
             )
         sleep(interval)
         interval = min(interval * 1.5, MAX_POLL_S)

@@ -36,6 +36,15 @@ def _run(status: ResourceStatus) -> str:
     return f"{status.run.run_id} {status.run.status}" if status.run else "-"
 
 
+def _costs(status: ResourceStatus) -> str:
+    if status.cost_usd is None:
+        return ""
+    estimate = (
+        f", estimated ~${status.estimate_usd:,.2f}" if status.estimate_usd is not None else ""
+    )
+    return f"  cost ${status.cost_usd:,.2f}{estimate}"
+
+
 def render_status_text(result: StatusResult) -> str:
     """Render the result as a table for a terminal or a CI log."""
     lines: list[str] = []
@@ -43,6 +52,7 @@ def render_status_text(result: StatusResult) -> str:
         lines.append(
             f"{status.outcome.value.upper():8} {status.resource.address}  ({_run(status)})"
             + (f": {status.detail}" if status.detail else "")
+            + _costs(status)
         )
         for gate in status.gates:
             mark = {"passed": "ok", "failed": "FAIL", "error": "ERROR"}[gate.verdict.value]
@@ -67,6 +77,8 @@ def status_document(result: StatusResult) -> dict[str, object]:
                 "vendor": s.resource.vendor.value,
                 "outcome": s.outcome.value,
                 "detail": s.detail or None,
+                "cost_usd": s.cost_usd,
+                "estimate_usd": s.estimate_usd,
                 "run": None
                 if s.run is None
                 else {"id": s.run.run_id, "status": s.run.status, "phase": s.run.phase.value},

@@ -55,6 +55,9 @@ def test_finished_runs_that_clear_their_gates_exit_0(project, clock, tmp_path):
     document = json.loads(result.stdout)
     jsonschema.validate(document, STATUS_SCHEMA)
     assert {"passed": 1, "failed": 0, "error": 0, "running": 0} == document["counts"]
+    (nightly,) = document["resources"]
+    assert nightly["cost_usd"] > 0  # what the run cost, beside what it was estimated to
+    assert nightly["estimate_usd"] > 0
     root = ElementTree.parse(junit).getroot()
     assert ("2", "0", "0") == tuple(root.get(k) for k in ("tests", "failures", "errors"))
 
