@@ -530,31 +530,50 @@ def _gate(the_plan: Plan, providers: Mapping[Vendor, Provider], *, timeout: floa
     from reconciler.status import wait_and_judge
 
     resources = {str(c.resource.address): c.resource for c in the_plan.changes if c.resource}
+    progress = _Progress()
     result = wait_and_judge(
         list(resources.values()),
         providers,
         workspace=the_plan.workspace,
         timeout_s=timeout,
-        progress=_progress_printer(),
+        progress=progress,
     )
+    progress.close()
     click.echo(_render_status(result, "table"), nl=False)
     return int(result.exit_code)
 
 
-def _progress_printer() -> Callable[[StatusResult], None]:
-    """Print a line on stderr each time the number of finished runs changes."""
-    from reconciler.gates import Outcome
+class _Progress:
+    """Report waiting on stderr: a line per change in a log, one live line on a terminal."""
 
-    last: list[str] = []
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.last = ""
 
-    def progress(result: StatusResult) -> None:
+    def __call__(self, result: StatusResult) -> None:
+        from reconciler.gates import Outcome, progress_of
+
         done = len(result.resources) - result.count(Outcome.RUNNING)
-        line = f"status: {done}/{len(result.resources)} run(s) finished"
-        if line not in last:
-            last.append(line)
+        items_done = items_total = 0
+        for status in result.resources:
+            if status.run is not None:
+                got, total = progress_of(status.resource.vendor, status.run.raw_object)
+                items_done += got
+                items_total += total if total is not None else got
+        line = (
+            f"status: {done}/{len(result.resources)} run(s) finished, "
+            f"{items_done}/{items_total} item(s) scored"
+        )
+        if self.live:
+            click.echo(f"\r{line} ({result.elapsed_s:.0f} s)\033[K", err=True, nl=False)
+        elif line != self.last:
             click.echo(f"{line} ({result.elapsed_s:.0f} s)", err=True)
+        self.last = line
 
-    return progress
+    def close(self) -> None:
+        """End the live line, so what follows starts on a line of its own."""
+        if self.live and self.last:
+            click.echo("", err=True)
 
 
 @contextmanager
@@ -656,13 +675,15 @@ def status(
         matcher = _scope_filter(target, exclude)
         resources = tuple(r for r in resources if matcher(str(r.address)))
         providers = _open_providers(stack, app, config, _vendors(config, resources))
+        progress = _Progress()
         result = wait_and_judge(
             resources,
             providers,
             workspace=config.workspace,
             timeout_s=timeout,
-            progress=_progress_printer(),
+            progress=progress,
         )
+        progress.close()
     for out_fmt, path in files:
         path.write_text(_render_status(result, out_fmt, the_plan), encoding="utf-8")
     click.echo(_render_status(result, fmt, the_plan), nl=False)

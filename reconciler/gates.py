@@ -145,6 +145,23 @@ def metrics_of(vendor: Vendor, raw: Mapping[str, Any]) -> dict[str, float | None
             }
 
 
+def progress_of(vendor: Vendor, raw: Mapping[str, Any]) -> tuple[int, int | None]:
+    """Return (items done, items in all or None): Bland atoms, Adaline rows, Arize items."""
+    match vendor:
+        case Vendor.BLAND:
+            done = _number(raw.get("completed_atom_count"))
+            total = _number(raw.get("resolved_atom_count"))
+        case Vendor.ADALINE:
+            progress = _mapping(raw, "progress")
+            rows = [_number(progress.get(k)) for k in ("completedRows", "failedRows")]
+            done = sum(r or 0.0 for r in rows)
+            total = _number(progress.get("totalRows"))
+        case Vendor.ARIZE:
+            counts = [_number(raw.get(k)) for k in ("num_successes", "num_errors", "num_skipped")]
+            done, total = sum(c or 0.0 for c in counts), None  # Arize gives no total up front
+    return int(done or 0), int(total) if total is not None else None
+
+
 def wilson_bounds(successes: float, n: float, confidence: float) -> tuple[float, float]:
     """Return the Wilson score interval (in %) for `successes` out of `n`, one-sided `confidence`.
 

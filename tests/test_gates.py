@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.gates import Verdict, evaluate, metrics_of, wilson_bounds
+from reconciler.gates import Verdict, evaluate, metrics_of, progress_of, wilson_bounds
 from reconciler.model import Threshold, Vendor
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -143,3 +143,14 @@ class TestGates:
         gate = Threshold(metric="pass_rate_pct", min=80, confidence=0.95)
         run = {"metrics": {"passRuns": 1, "failRuns": 0, "unknownRuns": 0}}
         assert "pass_rate_pct >= 80 @ 0.95" == evaluate(gate, Vendor.ADALINE, run).name
+
+
+class TestProgress:
+    def test_items_done_per_vendor(self, bland_complete, bland_running):
+        """Bland atoms, Adaline rows, Arize items (with no total up front)."""
+        assert (150, 150) == progress_of(Vendor.BLAND, bland_complete)
+        assert (87, 200) == progress_of(Vendor.BLAND, bland_running)
+        arize = fixture("arize-cancel-task-run.json")
+        assert (5000, None) == progress_of(Vendor.ARIZE, arize)
+        adaline = {"progress": {"totalRows": 40, "completedRows": 12, "failedRows": 1}}
+        assert (13, 40) == progress_of(Vendor.ADALINE, adaline)

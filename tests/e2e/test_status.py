@@ -42,7 +42,7 @@ def test_active_runs_at_the_timeout_exit_4(project):
     project.run("apply", "--auto-approve")
     result = project.run("status", "--timeout", "0")
     assert 4 == result.exit_code, result.stdout
-    assert "status: 0/1 run(s) finished" in result.stderr
+    assert "status: 0/1 run(s) finished, 0/2 item(s) scored" in result.stderr
 
 
 def test_finished_runs_that_clear_their_gates_exit_0(project, clock, tmp_path):
