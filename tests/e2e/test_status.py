@@ -106,3 +106,27 @@ def test_plan_and_status_share_one_pull_request_comment(project, clock, tmp_path
     plan_at = result.stdout.index("**Plan: 1 to create, 0 to cancel, 0 to replace.**")
     assert plan_at < result.stdout.index("### reconciler status for `support-evals`")
     assert len(result.stdout) <= 65_536
+
+
+@pytest.mark.parametrize(
+    ("seed", "vendor_status", "exit_code", "words"),
+    [
+        (1, "PARTIAL", 0, "PASSED   BlandEvalRun/nightly"),  # finished well, gates judged
+        (15, "FAILED", 3, "its last run failed or was cancelled"),
+    ],
+    ids=["partial-run-is-judged", "failed-run-fails-the-gate"],
+)
+def test_runs_that_finish_partial_or_fail_outright(
+    tmp_path, start_emulator, clock, seed, vendor_status, exit_code, words
+):
+    """The emulator's seeded fates: seed 1's first run ends PARTIAL, seed 15's FAILED."""
+    project = Project(root=tmp_path, base_url=start_emulator(seed=seed, clock=clock))
+    project.configure()
+    project.declare("nightly", extra=PASSING)
+    project.run("apply", "--auto-approve")
+    clock.advance(24 * 3600)
+    result = project.run("status")
+    assert exit_code == result.exit_code, result.stdout
+    assert words in result.stdout
+    if vendor_status == "PARTIAL":
+        assert "PARTIAL" in result.stdout
