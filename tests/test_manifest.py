@@ -928,7 +928,7 @@ class TestResources:
         expected = (
             (("dataset", '"2026-11"'),),
             2,
-            (Threshold(metric="pass_rate_pct", min=80), Threshold(metric="cost_usd", max=5)),
+            (Threshold(metric="pass_rate_pct", min=70), Threshold(metric="cost_usd", max=5)),
         )
         assert expected == (
             nightly.lifecycle.triggers,
