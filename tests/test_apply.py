@@ -98,7 +98,7 @@ def test_creates_that_meet_server_errors_are_tried_again_after_a_look(start_emul
         result = apply_plan(
             the_plan,
             {Vendor.BLAND: provider},
-            concurrency={Vendor.BLAND: 4},
+            concurrency={Vendor.BLAND: 1},  # one request at a time: the fault draws repeat
             listed_at=listed_at,
             sleep=lambda seconds: None,
         )
