@@ -725,6 +725,84 @@ def _scope_filter(targets: Sequence[str], excludes: Sequence[str]) -> Callable[[
     return matches
 
 
+def _event_pr_number(environ: Mapping[str, str]) -> int | None:
+    """The pull request's number from the GitHub Actions event file, if there is one."""
+    import json
+
+    event_path = environ.get("GITHUB_EVENT_PATH")
+    if not event_path:
+        return None
+    try:
+        event = json.loads(Path(event_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read GITHUB_EVENT_PATH {event_path}: {exc}") from exc
+    for key in ("pull_request", "issue"):
+        part = event.get(key) if isinstance(event, dict) else None
+        number = part.get("number") if isinstance(part, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool):
+            return number
+    return None
+
+
+@cli.command("comment")
+@click.option(
+    "--repo",
+    metavar="OWNER/REPO",
+    default=None,
+    help="The repository (default: $GITHUB_REPOSITORY).",
+)
+@click.option(
+    "--pr",
+    "pr_number",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The pull request's number (default: from $GITHUB_EVENT_PATH).",
+)
+@click.option(
+    "--file",
+    "body_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
+    default=None,
+    help="The comment, from `plan --format markdown` (default: stdin).",
+)
+@pass_app
+def comment_command(
+    app: App, repo: str | None, pr_number: int | None, body_file: Path | None
+) -> int:
+    """Create or update the workspace's one pull-request comment (needs $GITHUB_TOKEN)."""
+    from reconciler.github import REPO_RE, GitHub, PullRequest, first_line_marker
+
+    repo = repo or app.environ.get("GITHUB_REPOSITORY") or ""
+    if not REPO_RE.match(repo):
+        raise ConfigError(
+            f"--repo {repo!r} is not OWNER/REPO: pass --repo or set GITHUB_REPOSITORY"
+            if repo
+            else "no repository: pass --repo OWNER/REPO or set GITHUB_REPOSITORY"
+        )
+    number = pr_number or _event_pr_number(app.environ)
+    if number is None:
+        raise ConfigError(
+            "no pull request number: pass --pr N or run on a pull_request event (GITHUB_EVENT_PATH)"
+        )
+    if body_file is None or str(body_file) == "-":
+        stdin = sys.stdin
+        if stdin.isatty():
+            raise ConfigError("no comment: pass --file FILE or pipe `plan --format markdown`")
+        body = stdin.read()
+    else:
+        body = body_file.read_text(encoding="utf-8")
+    if first_line_marker(body) is None:
+        raise ConfigError(
+            "the comment's first line is not a reconciler marker (<!-- reconciler:WORKSPACE -->): "
+            "pass the output of `reconciler plan --format markdown` "
+            "(or `status --format markdown`)"
+        )
+    with GitHub.from_env(app.environ) as github:
+        posted, verb = github.upsert_comment(PullRequest(repo, number), body)
+    click.echo(f"{verb} {posted.html_url}")
+    return ExitCode.OK
+
+
 @cli.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8787, show_default=True, type=int, help="Port (0: any free one).")
