@@ -88,7 +88,7 @@ def test_creates_that_meet_server_errors_are_tried_again_after_a_look(start_emul
     """Half the requests fail with 5xx: every resource still ends with exactly one run."""
     url = start_emulator(seed=4, clock=clock, faults=emulator.Faults(rate_5xx=0.5))
     provider = provider_for(url)
-    provider._client._transport._policy = type(provider._client._transport._policy)(
+    provider._api.http._transport._policy = type(provider._api.http._transport._policy)(
         max_retries=6, base_delay_s=0.001, max_delay_s=0.002
     )
     listed_at = datetime.fromtimestamp(clock.now, UTC)

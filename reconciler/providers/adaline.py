@@ -21,13 +21,9 @@ import httpx
 from reconciler.errors import ListingError, ProviderError, TransientProviderError
 from reconciler.model import LiveRun, NaturalKey, Resource, RunPhase, Vendor
 from reconciler.providers.http import (
+    JsonClient,
     SecretHeaderAuth,
-    build_client,
-    check_response,
     gather,
-    json_data,
-    retry_extension,
-    transport_errors,
 )
 from reconciler.secret import Secret
 
@@ -63,8 +59,9 @@ class AdalineProvider:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._max_concurrency = max_concurrency
-        self._client = build_client(
-            base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
+        self._api = JsonClient(
+            vendor=VENDOR,
+            base_url=base_url or DEFAULT_BASE_URL,
             auth=SecretHeaderAuth("authorization", api_key, prefix="Bearer "),
             timeout_s=timeout_s,
             max_retries=max_retries,
@@ -75,28 +72,7 @@ class AdalineProvider:
 
     def close(self) -> None:
         """Release the HTTP client."""
-        self._client.close()
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        params: Mapping[str, str | int] | None = None,
-        body: object = None,
-        retry: bool = False,
-    ) -> Any:
-        with transport_errors(vendor=VENDOR, operation=operation):
-            response = self._client.request(
-                method,
-                path,
-                params=params,
-                json=body,
-                extensions=retry_extension() if retry else None,
-            )
-        check_response(response, vendor=VENDOR, operation=operation)
-        return json_data(response, vendor=VENDOR, operation=operation)
+        self._api.close()
 
     def _evaluations(
         self, prompt_id: str, *, operation: str, filters: Mapping[str, str | int] | None = None
@@ -109,7 +85,7 @@ class AdalineProvider:
         }
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            page = self._call(
+            page = self._api.request(
                 "GET",
                 _path("prompts", prompt_id, "evaluations"),
                 operation=operation,
@@ -188,7 +164,7 @@ class AdalineProvider:
         body = {"evaluatorId": evaluator_id, "datasetId": dataset_id}  # both, always (§8.1)
         before_ms = int(time.time() * 1000) - RECOVERY_MARGIN_MS
         try:
-            data = self._call(
+            data = self._api.request(
                 "POST", _path("prompts", prompt_id, "evaluations"), operation="create", body=body
             )
         except TransientProviderError as error:
@@ -250,7 +226,7 @@ class AdalineProvider:
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run` (read under the prompt it was listed under)."""
         prompt_id = _prompt_of(run)
-        data = self._call(
+        data = self._api.request(
             "GET", _path("prompts", prompt_id, "evaluations", run.run_id), operation="read"
         )
         return parse_evaluation(data, prompt_id=prompt_id)
@@ -259,7 +235,7 @@ class AdalineProvider:
         """Ask to cancel; a run already finished or cancelling is returned as it is (§10.8)."""
         prompt_id = _prompt_of(run)
         try:
-            data = self._call(
+            data = self._api.request(
                 "POST",
                 _path("prompts", prompt_id, "evaluations", run.run_id, "cancel"),
                 operation="cancel",

@@ -27,13 +27,9 @@ from reconciler.errors import (
 )
 from reconciler.model import LiveRun, NaturalKey, Resource, RunPhase, Vendor, parse_instant
 from reconciler.providers.http import (
+    JsonClient,
     SecretHeaderAuth,
-    build_client,
-    check_response,
     gather,
-    json_data,
-    retry_extension,
-    transport_errors,
 )
 from reconciler.secret import Secret
 
@@ -76,8 +72,9 @@ class ArizeProvider:
         self._space_id = space_id
         self._experiment_names: dict[str, str] = {}
         self._names_lock = threading.Lock()
-        self._client = build_client(
-            base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
+        self._api = JsonClient(
+            vendor=VENDOR,
+            base_url=base_url or DEFAULT_BASE_URL,
             auth=SecretHeaderAuth("authorization", api_key, prefix="Bearer "),
             timeout_s=timeout_s,
             max_retries=max_retries,
@@ -88,28 +85,7 @@ class ArizeProvider:
 
     def close(self) -> None:
         """Release the HTTP client."""
-        self._client.close()
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        params: Mapping[str, str | int] | None = None,
-        body: object = None,
-        retry: bool = False,
-    ) -> Any:
-        with transport_errors(vendor=VENDOR, operation=operation):
-            response = self._client.request(
-                method,
-                path,
-                params=params,
-                json=body,
-                extensions=retry_extension() if retry else None,
-            )
-        check_response(response, vendor=VENDOR, operation=operation)
-        return json_data(response, vendor=VENDOR, operation=operation)
+        self._api.close()
 
     def _pages(
         self, path: str, key: str, *, operation: str, params: Mapping[str, str | int] | None = None
@@ -118,7 +94,7 @@ class ArizeProvider:
         query: dict[str, str | int] = {"limit": PAGE_SIZE, **(params or {})}
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            page = self._call("GET", path, operation=operation, params=query)
+            page = self._api.request("GET", path, operation=operation, params=query)
             items = page.get(key) if isinstance(page, dict) else None
             if not isinstance(items, list):
                 raise ListingError(
@@ -195,7 +171,9 @@ class ArizeProvider:
         task: Mapping[str, Any] | None = None
         try:
             if declared:
-                task = self._call("GET", _path("v2", "tasks", task_id), operation="read task")
+                task = self._api.request(
+                    "GET", _path("v2", "tasks", task_id), operation="read task"
+                )
             items = list(
                 self._pages(_path("v2", "tasks", task_id, "runs"), "task_runs", operation=operation)
             )
@@ -222,7 +200,7 @@ class ArizeProvider:
     def _learn_experiments(self, task_id: str, task: Mapping[str, Any] | None) -> None:
         """Map the experiments of a RUN_EXPERIMENT task's dataset to their names (§12.9)."""
         if task is None:
-            task = self._call("GET", _path("v2", "tasks", task_id), operation="read task")
+            task = self._api.request("GET", _path("v2", "tasks", task_id), operation="read task")
         dataset_id = task.get("dataset_id") if isinstance(task, dict) else None
         if not dataset_id:
             return
@@ -244,7 +222,7 @@ class ArizeProvider:
             known = self._experiment_names.get(experiment_id)
         if known is not None:
             return known
-        data = self._call(
+        data = self._api.request(
             "GET", _path("v2", "experiments", experiment_id), operation="read experiment"
         )
         name = str(data.get("name", "")) if isinstance(data, dict) else ""
@@ -267,7 +245,7 @@ class ArizeProvider:
         key = resource.natural_key
         started = datetime.now().astimezone()
         try:
-            data = self._call(
+            data = self._api.request(
                 "POST", _path("v2", "tasks", task_id, "trigger"), operation="trigger", body=spec
             )
         except ProviderError as error:
@@ -341,13 +319,13 @@ class ArizeProvider:
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run`."""
         return self._parse(
-            self._call("GET", _path("v2", "task-runs", run.run_id), operation="read run")
+            self._api.request("GET", _path("v2", "task-runs", run.run_id), operation="read run")
         )
 
     def cancel_run(self, run: LiveRun) -> LiveRun:
         """Cancel `run`; a run that is already terminal is returned as it is (§9.1)."""
         try:
-            data = self._call(
+            data = self._api.request(
                 "POST",
                 _path("v2", "task-runs", run.run_id, "cancel"),
                 operation="cancel",

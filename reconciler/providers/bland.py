@@ -33,12 +33,8 @@ from reconciler.model import (
     parse_instant,
 )
 from reconciler.providers.http import (
+    JsonClient,
     SecretHeaderAuth,
-    build_client,
-    check_response,
-    json_data,
-    retry_extension,
-    transport_errors,
 )
 from reconciler.secret import Secret
 
@@ -81,8 +77,9 @@ class BlandProvider:
         requests_per_second: float | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._client = build_client(
-            base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
+        self._api = JsonClient(
+            vendor=VENDOR,
+            base_url=base_url or DEFAULT_BASE_URL,
             auth=SecretHeaderAuth("authorization", api_key),  # raw key, no Bearer (§1)
             timeout_s=timeout_s,
             max_retries=max_retries,
@@ -95,7 +92,7 @@ class BlandProvider:
 
     def close(self) -> None:
         """Release the HTTP client."""
-        self._client.close()
+        self._api.close()
 
     # --- requests ------------------------------------------------------------------------
 
@@ -109,16 +106,9 @@ class BlandProvider:
         body: object = None,
         retry: bool = False,
     ) -> Any:
-        with transport_errors(vendor=VENDOR, operation=operation):
-            response = self._client.request(
-                method,
-                path,
-                params=params,
-                json=body,
-                extensions=retry_extension() if retry else None,
-            )
-        check_response(response, vendor=VENDOR, operation=operation)
-        document = json_data(response, vendor=VENDOR, operation=operation)
+        document = self._api.request(
+            method, path, operation=operation, params=params, body=body, retry=retry
+        )
         data = document.get("data") if isinstance(document, dict) else None
         if data is None:
             raise ProviderError(

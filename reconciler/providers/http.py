@@ -21,7 +21,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -332,3 +332,59 @@ def gather(fn: Callable[[T], R], items: Iterable[T], *, max_workers: int) -> lis
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(todo)))) as pool:
         futures = [pool.submit(fn, item) for item in todo]
         return [future.result() for future in futures]
+
+
+class JsonClient:
+    """A provider's one httpx client: each request's errors mapped, its JSON body parsed."""
+
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        base_url: str,
+        auth: httpx.Auth,
+        timeout_s: float,
+        max_retries: int,
+        max_concurrency: int,
+        requests_per_second: float | None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.http = build_client(
+            base_url=base_url.rstrip("/"),
+            auth=auth,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            max_concurrency=max_concurrency,
+            requests_per_second=requests_per_second,
+            transport=transport,
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str | int] | None = None,
+        body: object = None,
+        retry: bool = False,
+    ) -> Any:
+        """Send one request; return its JSON, or raise the ProviderError it means.
+
+        `retry=True` marks a POST as safe to retry (a cancel, an estimate); reads always are.
+        """
+        with transport_errors(vendor=self.vendor, operation=operation):
+            response = self.http.request(
+                method,
+                path,
+                params=params,
+                json=body,
+                extensions=retry_extension() if retry else None,
+            )
+        check_response(response, vendor=self.vendor, operation=operation)
+        return json_data(response, vendor=self.vendor, operation=operation)
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.http.close()

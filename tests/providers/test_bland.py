@@ -186,7 +186,7 @@ class TestList:
         """5xx on every try: after the retries, the listing fails instead of reading empty."""
         url = start_emulator(seed=1, faults=emulator.Faults(rate_5xx=1.0))
         provider = BlandProvider(api_key=Secret(KEY), base_url=url, max_retries=1)
-        provider._client._transport._policy = type(provider._client._transport._policy)(
+        provider._api.http._transport._policy = type(provider._api.http._transport._policy)(
             max_retries=1, base_delay_s=0.01
         )
         try:
