@@ -95,7 +95,8 @@ def write_project(
     root: Path, url: str, n: int, *, concurrency: int, rps: float | None = None
 ) -> None:
     """Write reconciler.yaml and one manifest file of `n` BlandEvalRun documents."""
-    limit = f", requests_per_second: {rps}" if rps else ""
+    # No rps: no client pace at all (the default paces Bland at 50/s), to measure the engine.
+    limit = f", requests_per_second: {rps}" if rps else ", requests_per_second: null"
     (root / "reconciler.yaml").write_text(
         "workspace: bench\n"
         'manifests: ["evals/*.yaml"]\n'
