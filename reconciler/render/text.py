@@ -82,7 +82,9 @@ def _change_lines(change: Change, *, color: bool, verbose: bool) -> list[str]:
 
 def format_cost(amount: float | None) -> str:
     """Format an estimate: `~$0.42`, or `cost unknown` (never $0 for unknown)."""
-    return "cost unknown" if amount is None else f"~${amount:,.2f}"
+    if amount is None:
+        return "cost unknown"
+    return "~<$0.01" if 0 < amount < 0.005 else f"~${amount:,.2f}"
 
 
 def cost_line(plan: Plan) -> str | None:
