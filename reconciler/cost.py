@@ -20,7 +20,7 @@ MAX_ESTIMATES_IN_FLIGHT = 8  # per vendor; the provider's transport caps request
 
 
 def _usd(amount: float) -> str:
-    return f"${amount:,.2f}"
+    return f"${amount:.1g}" if 0 < amount < 0.005 else f"${amount:,.2f}"
 
 
 def price_plan(

@@ -162,7 +162,7 @@ class TestLimit:
             plan_of(create(bland), create(arize)), providers, [], max_cost_usd=0.0001
         )
         assert priced.cost_refusal is not None
-        assert "exceeds safety.max_cost_usd ($0.00)" in priced.cost_refusal
+        assert "exceeds safety.max_cost_usd ($0.0001)" in priced.cost_refusal
         assert "1 more cost(s) are unknown" in priced.cost_refusal
         assert "--allow-cost" in priced.cost_refusal
 

@@ -84,7 +84,7 @@ def format_cost(amount: float | None) -> str:
     """Format an estimate: `~$0.42`, or `cost unknown` (never $0 for unknown)."""
     if amount is None:
         return "cost unknown"
-    return "~<$0.01" if 0 < amount < 0.005 else f"~${amount:,.2f}"
+    return f"~${amount:.1g}" if 0 < amount < 0.005 else f"~${amount:,.2f}"  # never ~$0.00
 
 
 def cost_line(plan: Plan) -> str | None:
