@@ -21,6 +21,8 @@ import logging
 import random
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -206,6 +208,15 @@ def user_agent() -> str:
         return "reconciler/dev"
 
 
+def proxy_for(url: str) -> str | None:
+    """Return the proxy the environment sets for `url`, or None (NO_PROXY honoured)."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
 def build_client(
     *,
     base_url: str,
@@ -216,12 +227,18 @@ def build_client(
     requests_per_second: float | None,
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
-    """Return the one client a provider uses for every request to its vendor."""
+    """Return the one client a provider uses for every request to its vendor.
+
+    httpx reads proxy variables only when it builds the transport itself; ours wraps it, so
+    the proxy for the vendor's URL (HTTP_PROXY/HTTPS_PROXY/ALL_PROXY, minus NO_PROXY) is
+    passed in explicitly, and retries and pacing still apply behind a proxy.
+    """
     inner = transport or httpx.HTTPTransport(
         limits=httpx.Limits(
             max_connections=max_concurrency, max_keepalive_connections=max_concurrency
         ),
         retries=0,
+        proxy=proxy_for(base_url),
     )
     return httpx.Client(
         base_url=base_url,
