@@ -10,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 from reconciler import emulator
+from tests.clock import Clock
 
 # No timing deadline (CI machines are slow and shared); CI replays the same examples.
 settings.register_profile("default", deadline=None)
@@ -62,3 +63,9 @@ def start_emulator() -> Iterator[EmulatorFactory]:
 def emulator_url(start_emulator: EmulatorFactory) -> str:
     """Return the base URL of a fresh emulator (seed 7, realistic time) for one test."""
     return start_emulator(seed=7)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Return a test clock for `start_emulator(clock=clock)`: it moves on advance()."""
+    return Clock()

@@ -6,7 +6,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from reconciler import emulator
 from reconciler.apply import apply_plan
@@ -28,14 +27,6 @@ KEY = "apply-test-key"
 AGENT = "11111111-aaaa-4bbb-8ccc-000000000001"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_795_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def resource(name: str) -> Resource:
     return Resource.build(
         address=Address(Kind.BLAND_EVAL_RUN, name),
@@ -55,11 +46,6 @@ def settings(now: datetime) -> PlanSettings:
 def vendor_runs(url: str) -> list[dict]:
     page = httpx.get(f"{url}/v1/evals/runs", params={"limit": 100}, headers={"authorization": KEY})
     return page.json()["data"]["data"]
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def provider_for(url: str) -> BlandProvider:

@@ -22,19 +22,6 @@ AGENT = "11111111-aaaa-4bbb-8ccc-000000000001"
 CALLS = [f"a1b2c3d4-0000-4000-8000-{n:012d}" for n in range(1, 9)]
 
 
-class Clock:
-    """A clock the test moves; the emulator ages runs by it."""
-
-    def __init__(self) -> None:
-        self.now = 1_795_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass
 class Project:
     """A user's repository: reconciler.yaml, manifests, and the CLI run inside it."""
@@ -112,11 +99,6 @@ def runs_at_vendor(base_url: str, key: str = API_KEY) -> list[dict]:
 
 def actions(document: dict) -> dict[str, str]:
     return {c["subject"]: c["action"] for c in document["changes"] if c["action"] != "no-op"}
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from tests.e2e.test_bland import Clock, Project, runs_at_vendor
+from tests.e2e.test_bland import Project, runs_at_vendor
 
 
 @pytest.fixture
-def project(tmp_path, start_emulator) -> Project:
-    url = start_emulator(seed=7, clock=Clock())
+def project(tmp_path, start_emulator, clock) -> Project:
+    url = start_emulator(seed=7, clock=clock)
     project = Project(root=tmp_path, base_url=url)
     project.configure()
     config = project.root / "reconciler.yaml"

@@ -28,14 +28,6 @@ OTHER_DATASET = "dataset_checkout_edge_cases_0002"
 TASK = "T25saW5lVGFzazoxOnNlZWQ="
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_795_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @dataclass
 class Project:
     root: Path
@@ -111,11 +103,6 @@ BLAND_DOC = """\
       call_ids: [a1b2c3d4-0000-4000-8000-000000000001]
       attached_agents: [{eval_agent_id: 11111111-aaaa-4bbb-8ccc-000000000001}]
     """
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

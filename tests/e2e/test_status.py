@@ -9,17 +9,12 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
-from tests.e2e.test_bland import Clock, Project
+from tests.e2e.test_bland import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 STATUS_SCHEMA = json.loads((ROOT / "schemas" / "status.schema.json").read_text())
 PASSING = "thresholds:\n  - {metric: cost_usd, max: 1000}\n  - {metric: score_mean, min: 0}\n"
 FAILING = "thresholds:\n  - {path: summary.overall_score_mean, min: 1000}\n"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from reconciler import emulator
+from tests.clock import Clock
 
 KEY = "test-key"
 OTHER_KEY = "other-key"
@@ -66,19 +67,6 @@ def run_path(run_id: str, prompt: str = CHECKOUT) -> str:
     return f"{runs_path(prompt)}/{run_id}"
 
 
-class Clock:
-    """A test clock: epoch seconds that move only when told."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 Start = Callable[..., str]
 
 
@@ -98,7 +86,7 @@ def api(emulator_url: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
@@ -873,7 +861,7 @@ class TestDeterminism:
         """Two emulators with one seed and one clock give the same ids, outcomes and rows."""
         stories = []
         for _ in range(2):
-            clock = Clock()
+            clock = Clock(START)
             stories.append(self._story(start_emulator(seed=11, clock=clock), clock))
         assert stories[0] == stories[1]
 
@@ -881,7 +869,7 @@ class TestDeterminism:
         """A different seed changes ids and metrics."""
         stories = []
         for seed in (11, 12):
-            clock = Clock()
+            clock = Clock(START)
             stories.append(self._story(start_emulator(seed=seed, clock=clock), clock))
         assert stories[0] != stories[1]
 

@@ -15,6 +15,7 @@ import pytest
 
 from reconciler import emulator
 from reconciler.emulator.arize import ArizeApi
+from tests.clock import Clock
 
 KEY = "test-key"
 OTHER_KEY = "other-key"
@@ -95,19 +96,6 @@ TERMINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 WINDOW = {"data_start_time": "2026-05-01T00:00:00Z", "data_end_time": "2026-05-02T00:00:00Z"}
 
 
-class Clock:
-    """A test clock: epoch seconds that move only when told."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 Start = Callable[..., str]
 
 
@@ -130,7 +118,7 @@ def user_id(key: str) -> str:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
@@ -1073,7 +1061,7 @@ class TestDeterminism:
     """Outcomes come from the seed (arize.md §9.15)."""
 
     def outcomes(self, start_emulator: Start, seed: int) -> list[Any]:
-        clock = Clock()
+        clock = Clock(START)
         with client(start_emulator(seed=seed, clock=clock)) as http:
             ids = [triggered(http, TASK_HALLUCINATION, WINDOW)["id"] for _ in range(8)]
             clock.advance(30)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from reconciler import emulator
+from tests.clock import Clock
 
 KEY = "test-key"
 OTHER_KEY = "other-key"
@@ -84,19 +85,6 @@ def body(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not ...}
 
 
-class Clock:
-    """A test clock: epoch seconds that move only when told."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 Start = Callable[..., str]
 
 
@@ -114,7 +102,7 @@ def api(emulator_url: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
@@ -829,7 +817,7 @@ class TestLifecycle:
         """Two emulators with one seed and one clock give the same ids, outcomes and scores."""
         results = []
         for _ in range(2):
-            clock = Clock()
+            clock = Clock(START)
             with client(start_emulator(seed=11, clock=clock)) as http:
                 runs = [
                     create(http, call_ids=[call(n) for n in range(1, 4)])["id"] for _ in range(20)
@@ -842,7 +830,7 @@ class TestLifecycle:
         """A different seed changes the scores."""
         scores = []
         for seed in (11, 12):
-            clock = Clock()
+            clock = Clock(START)
             with client(start_emulator(seed=seed, clock=clock)) as http:
                 runs = [create(http)["id"] for _ in range(5)]
                 clock.advance(3600)
@@ -853,7 +841,7 @@ class TestLifecycle:
         """At time scale 60, 1.9 s of clock finishes a small run; at scale 1 it is still PENDING."""
         statuses = []
         for scale in (1, 60):
-            clock = Clock()
+            clock = Clock(START)
             with client(start_emulator(seed=7, clock=clock, time_scale=scale)) as http:
                 run = create(http, call_ids=[call(1)])
                 clock.advance(1.9)

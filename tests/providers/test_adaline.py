@@ -26,6 +26,7 @@ from reconciler.model import (
 from reconciler.providers.adaline import AdalineProvider, epoch_ms, parse_evaluation
 from reconciler.providers.registry import emulator_base_url
 from reconciler.secret import Secret
+from tests.clock import Clock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 KEY = "test-key-adaline-5c1e"
@@ -77,16 +78,6 @@ def provider(emulator_url: str) -> Iterator[AdalineProvider]:
     p = make(emulator_url, max_retries=2)
     yield p
     p.close()
-
-
-class Clock:
-    """A settable emulator clock, in epoch seconds."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -251,7 +242,7 @@ class TestCancel:
 
     def test_a_run_that_finished_meanwhile_is_returned_as_it_is(self, start_emulator):
         """The vendor says 400 for a finished run: the provider reads it and reports it."""
-        clock = Clock()
+        clock = Clock(1_800_000_000.0)
         url = start_emulator(seed=2, clock=clock)
         provider = make(url)
         try:

@@ -28,6 +28,7 @@ from reconciler.model import (
 from reconciler.providers.arize import ArizeProvider, parse_task_run
 from reconciler.providers.registry import emulator_base_url
 from reconciler.secret import Secret
+from tests.clock import Clock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 KEY = "test-key-arize-7d20"
@@ -90,16 +91,6 @@ def provider(emulator_url: str) -> Iterator[ArizeProvider]:
     p = make(emulator_url, max_retries=2)
     yield p
     p.close()
-
-
-class Clock:
-    """A settable emulator clock, in epoch seconds."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -294,7 +285,7 @@ class TestList:
 
     def test_a_triggered_experiment_is_keyed_once_it_exists(self, start_emulator):
         """PENDING: no key; once RUNNING its experiment's name keys it."""
-        clock = Clock()
+        clock = Clock(1_800_000_000.0)
         url = start_emulator(seed=4, clock=clock)
         provider = make(url)
         try:
@@ -372,7 +363,7 @@ class TestCancel:
 
     def test_a_run_that_finished_meanwhile_is_returned_as_it_is(self, start_emulator):
         """The vendor says 400 for a finished run: the provider reads it and reports it."""
-        clock = Clock()
+        clock = Clock(1_800_000_000.0)
         url = start_emulator(seed=2, clock=clock)
         provider = make(url)
         try:

@@ -24,6 +24,7 @@ from reconciler.model import (
 )
 from reconciler.providers.bland import BlandProvider, parse_run
 from reconciler.secret import Secret
+from tests.clock import Clock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 KEY = "test-key-0b7d"
@@ -211,13 +212,7 @@ class TestCancel:
     def test_a_run_that_finished_meanwhile_is_returned_as_it_is(self, start_emulator):
         """The vendor says 409: the provider reads the run and reports it finished."""
 
-        class Clock:
-            now = 1_800_000_000.0
-
-            def __call__(self) -> float:
-                return self.now
-
-        clock = Clock()
+        clock = Clock(1_800_000_000.0)
         url = start_emulator(seed=2, clock=clock)
         provider = BlandProvider(api_key=Secret(KEY), base_url=url)
         try:
