@@ -1,18 +1,59 @@
-"""Secrets as a type, so that no repr, log line, plan file or traceback can show one."""
+"""Secrets as a type, so that no repr, log line, plan file or traceback can show one.
+
+Besides the `Secret` type, the process keeps one set of every value it must never show
+(each API key, each value read from `${ENV}`), and `scrub()` removes them from any text that
+crosses a boundary: a vendor's error body, a log record, an exception's message.
+"""
 
 from __future__ import annotations
+
+import re
+import threading
+
+MASK = "***"
+MIN_SCRUB_LENGTH = 4  # shorter values ("1", "eu") would mangle every message they occur in
+
+_lock = threading.Lock()
+_known: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+
+def remember(value: str) -> None:
+    """Add `value` (an API key, a value from `${ENV}`) to what `scrub()` removes."""
+    global _pattern
+    candidates = {value, value.strip()}
+    with _lock:
+        added = False
+        for candidate in candidates:
+            if len(candidate) >= MIN_SCRUB_LENGTH and candidate not in _known:
+                _known.add(candidate)
+                added = True
+        if added:
+            # Longest first, so a value that contains another is masked whole.
+            ordered = sorted(_known, key=len, reverse=True)
+            _pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+
+def scrub(text: str) -> str:
+    """Return `text` with every remembered secret replaced by `***`."""
+    pattern = _pattern
+    if pattern is None or not text:
+        return text
+    return pattern.sub(MASK, text)
 
 
 class Secret:
     """A value (an API key) that prints as `***` everywhere.
 
-    Only the code that builds an auth header calls `reveal()`.
+    Only the code that builds an auth header calls `reveal()`. Every Secret is remembered,
+    so `scrub()` removes it from any text, a vendor's echo of the header included.
     """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        remember(value)
 
     def reveal(self) -> str:
         """Return the real value; call it only to build an auth header."""
@@ -22,7 +63,7 @@ class Secret:
         return "Secret('***')"
 
     def __str__(self) -> str:
-        return "***"
+        return MASK
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Secret) and other._value == self._value
