@@ -120,12 +120,9 @@ def _setup_logging(*, debug: bool) -> None:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from reconciler import __version__
 
-    try:
-        return version("reconciler")
-    except PackageNotFoundError:
-        return "0+unknown"
+    return __version__
 
 
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -200,12 +200,9 @@ def _retry_after(response: httpx.Response, cap: float) -> float | None:
 
 def user_agent() -> str:
     """Return reconciler's User-Agent."""
-    from importlib.metadata import PackageNotFoundError, version
+    from reconciler import __version__
 
-    try:
-        return f"reconciler/{version('reconciler')} (+https://github.com/reconciler-dev/reconciler)"
-    except PackageNotFoundError:
-        return "reconciler/dev"
+    return f"reconciler/{__version__} (+https://github.com/reconciler-dev/reconciler)"
 
 
 def proxy_for(url: str) -> str | None:
