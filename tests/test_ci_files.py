@@ -161,23 +161,36 @@ def test_pre_commit_hook_manifest() -> None:
 
 FAKE_RECONCILER = """\
 #!/usr/bin/env bash
-# A fake reconciler: logs its arguments, writes the report files it is asked for, prints a
-# plan, and exits with $FAKE_EXIT_<command> (default 0).
+# A fake reconciler: logs its arguments, writes the files it is asked for (-o, -out), prints
+# a plan, prints the status table where the real one does (status --format table, the
+# default; apply --wait), and exits with $FAKE_EXIT_<command> (default 0).
 echo "$*" >> "$FAKE_LOG"
+previous=""
+format=table
 for arg in "$@"; do
   case "$arg" in
     junit:*) echo '<testsuites/>' > "${arg#junit:}" ;;
     markdown:*) echo '## reconciler status (fake)' > "${arg#markdown:}" ;;
   esac
+  [ "$previous" = -out ] && echo '{"format_version": "fake"}' > "$arg"
+  [ "$previous" = --format ] && format="$arg"
+  [ "$1" = apply ] && [ "$arg" = --wait ] && echo 'STATUS TABLE (fake)'
+  previous="$arg"
 done
 [ "$1" = plan ] && echo '## reconciler plan (fake)'
-var="FAKE_EXIT_$1"
+[ "$1" = status ] && [ "$format" = table ] && echo 'STATUS TABLE (fake)'
+var="FAKE_EXIT_${1//-/_}"
 exit "${!var:-0}"
 """
 
 
 def _run_main_step(
-    tmp_path: Path, *, command: str, event: str = "push", exits: dict[str, int]
+    tmp_path: Path,
+    *,
+    command: str,
+    event: str = "push",
+    exits: dict[str, int],
+    args: str = "--target bland.checkout",
 ) -> tuple[subprocess.CompletedProcess[str], list[str], dict[str, str], str]:
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
@@ -186,6 +199,7 @@ def _run_main_step(
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     work = tmp_path / "work"
     work.mkdir()
+    (tmp_path / "runner-temp").mkdir()
     script = tmp_path / "step.sh"
     script.write_text(_main_step()["run"], encoding="utf-8")
     env = {
@@ -193,8 +207,9 @@ def _run_main_step(
         "FAKE_LOG": str(tmp_path / "calls.log"),
         "GITHUB_OUTPUT": str(tmp_path / "output"),
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "RUNNER_TEMP": str(tmp_path / "runner-temp"),
         "RECONCILER_COMMAND": command,
-        "RECONCILER_ARGS": "--target bland.checkout",
+        "RECONCILER_ARGS": args,
         "RECONCILER_COMMENT": "on-pr",
         "RECONCILER_EVENT": event,
         "RECONCILER_REPO": "acme/evals",
@@ -231,19 +246,61 @@ def test_the_step_exits_with_reconcilers_exit_code(command: str, tmp_path: Path)
     assert calls[0].startswith(command)
 
 
+def _scratch(tmp_path: Path) -> Path:
+    """The one directory the step made under $RUNNER_TEMP."""
+    (directory,) = (tmp_path / "runner-temp").iterdir()
+    return directory
+
+
+PLAN = "plan --format markdown -out {json} --detailed-exitcode --target bland.checkout"
+
+
 def test_plan_on_a_pull_request_comments_and_summarises(tmp_path: Path) -> None:
     result, calls, outputs, summary = _run_main_step(
         tmp_path, command="plan", event="pull_request", exits={"plan": 3}
     )
-    plan_md = tmp_path / "work" / "plan.md"
+    plan_md = _scratch(tmp_path) / "plan.md"
+    plan_json = _scratch(tmp_path) / "plan.json"
     assert 3 == result.returncode, result.stdout + result.stderr
     assert [
-        "plan --format markdown --target bland.checkout",
+        PLAN.format(json=plan_json),
         f"comment --repo acme/evals --pr 7 --file {plan_md}",
     ] == calls
     assert "## reconciler plan (fake)" in result.stdout
     assert "## reconciler plan (fake)\n" == summary
-    assert {"exit-code": "3", "junit-path": "", "markdown-path": str(plan_md)} == outputs
+    assert {
+        "exit-code": "3",
+        "has-changes": "",
+        "plan-json": str(plan_json),
+        "junit-path": "",
+        "markdown-path": str(plan_md),
+    } == outputs
+
+
+@pytest.mark.parametrize(
+    ("plan_exit", "args", "step_exit", "has_changes"),
+    [
+        (0, "", 0, "false"),
+        (2, "", 0, "true"),
+        (0, "--detailed-exitcode", 0, "false"),
+        (2, "--detailed-exitcode", 2, "true"),
+        (1, "", 1, ""),
+    ],
+    ids=["no-changes", "changes", "detailed-no-changes", "detailed-changes", "error"],
+)
+def test_plan_says_whether_it_has_changes_and_exits_as_the_user_asked(
+    plan_exit: int, args: str, step_exit: int, has_changes: str, tmp_path: Path
+) -> None:
+    result, calls, outputs, _ = _run_main_step(
+        tmp_path, command="plan", exits={"plan": plan_exit}, args=args
+    )
+    plan_json = _scratch(tmp_path) / "plan.json"
+    assert step_exit == result.returncode, result.stdout + result.stderr
+    assert str(step_exit) == outputs["exit-code"]
+    assert has_changes == outputs["has-changes"]
+    assert str(plan_json) == outputs["plan-json"]
+    assert plan_json.is_file()
+    assert calls[0].startswith(f"plan --format markdown -out {plan_json} --detailed-exitcode")
 
 
 def test_a_failed_comment_warns_and_keeps_the_plans_exit_code(tmp_path: Path) -> None:
@@ -258,21 +315,41 @@ def test_a_failed_comment_warns_and_keeps_the_plans_exit_code(tmp_path: Path) ->
 def test_plan_off_a_pull_request_does_not_comment(tmp_path: Path) -> None:
     result, calls, _, _ = _run_main_step(tmp_path, command="plan", exits={})
     assert 0 == result.returncode
-    assert ["plan --format markdown --target bland.checkout"] == calls
+    assert [PLAN.format(json=_scratch(tmp_path) / "plan.json")] == calls
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "status"])
+def test_no_report_or_scratch_file_lands_in_the_checkout(command: str, tmp_path: Path) -> None:
+    result, _, outputs, _ = _run_main_step(
+        tmp_path, command=command, event="pull_request", exits={}
+    )
+    assert 0 == result.returncode, result.stdout + result.stderr
+    assert [] == list((tmp_path / "work").iterdir())
+    for name in ("plan-json", "junit-path", "markdown-path"):
+        if outputs[name]:
+            assert Path(outputs[name]).parent == _scratch(tmp_path)
+
+
+@pytest.mark.parametrize("command", ["apply", "status"])
+def test_the_status_table_is_printed_once(command: str, tmp_path: Path) -> None:
+    result, _, _, _ = _run_main_step(tmp_path, command=command, exits={})
+    assert 1 == result.stdout.count("STATUS TABLE (fake)"), result.stdout
 
 
 def test_apply_writes_the_reports_even_when_it_fails(tmp_path: Path) -> None:
     result, calls, outputs, summary = _run_main_step(
         tmp_path, command="apply", exits={"apply": 1, "status": 4}
     )
-    work = tmp_path / "work"
+    scratch = _scratch(tmp_path)
     assert 1 == result.returncode
     assert "apply --auto-approve --wait --target bland.checkout" == calls[0]
     assert calls[1].startswith("status ")
     assert {
         "exit-code": "1",
-        "junit-path": str(work / "reconciler-junit.xml"),
-        "markdown-path": str(work / "status.md"),
+        "has-changes": "",
+        "plan-json": "",
+        "junit-path": str(scratch / "reconciler-junit.xml"),
+        "markdown-path": str(scratch / "status.md"),
     } == outputs
     assert "## reconciler status (fake)\n" == summary
 
@@ -303,3 +380,78 @@ def test_the_action_defaults() -> None:
     ]
     assert "set +e" == commands[0]
     assert 'exit "$code"' == commands[-1]
+
+
+def test_the_action_outputs_what_the_step_writes() -> None:
+    outputs = _action()["outputs"]
+    assert {"exit-code", "has-changes", "plan-json", "junit-path", "markdown-path"} == set(outputs)
+    for name, output in outputs.items():
+        assert f"${{{{ steps.reconciler.outputs.{name} }}}}" == output["value"]
+        assert f'echo "{name}=' in _main_step()["run"]
+
+
+# --- the action's install step, run with bash ------------------------------------------------
+
+FAKE_PYTHON = """\
+#!/usr/bin/env bash
+echo "$*" >> "$FAKE_LOG"
+exit "${FAKE_EXIT_pip:-0}"
+"""
+
+
+def _run_install_step(
+    tmp_path: Path, *, version: str, version_exit: int = 0
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    for name, text in (("python", FAKE_PYTHON), ("reconciler", FAKE_RECONCILER)):
+        (fake_bin / name).write_text(text, encoding="utf-8")
+        (fake_bin / name).chmod(0o755)
+    steps: list[dict[str, Any]] = _action()["runs"]["steps"]
+    (step,) = [s for s in steps if s.get("name") == "Install reconciler"]
+    script = tmp_path / "install.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    env = {
+        "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_LOG": str(tmp_path / "calls.log"),
+        "FAKE_EXIT___version": str(version_exit),
+        "GITHUB_ACTION_PATH": "/runner/_actions/reconciler-dev/reconciler/v0",
+        "RECONCILER_VERSION": version,
+    }
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    return result, (tmp_path / "calls.log").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize(
+    ("version", "requirement"),
+    [
+        ("", "/runner/_actions/reconciler-dev/reconciler/v0"),
+        ("0.2.0", "eval-reconciler==0.2.0"),
+        ("v0.2.0", "eval-reconciler==0.2.0"),
+    ],
+    ids=["default-own-checkout", "version", "version-as-tag"],
+)
+def test_the_action_installs_its_checkout_or_the_named_eval_reconciler_release(
+    version: str, requirement: str, tmp_path: Path
+) -> None:
+    result, calls = _run_install_step(tmp_path, version=version)
+    assert 0 == result.returncode, result.stdout + result.stderr
+    assert [
+        f"-m pip install --disable-pip-version-check --quiet {requirement}",
+        "--version",
+    ] == calls
+
+
+def test_an_install_without_a_working_command_fails_the_step(tmp_path: Path) -> None:
+    """Not later, in the step that runs it, as `command not found`."""
+    result, calls = _run_install_step(tmp_path, version="", version_exit=1)
+    assert 1 == result.returncode
+    assert "--version" == calls[-1]
