@@ -119,11 +119,19 @@ def test_the_action_scripts_pass_shellcheck(step: dict[str, Any], tmp_path: Path
 def test_the_gitlab_scripts_pass_shellcheck(tmp_path: Path) -> None:
     pipeline = yaml.safe_load(GITLAB_CI.read_text(encoding="utf-8"))
     before = pipeline["default"]["before_script"]
-    for job in ("plan", "apply"):
+    for job in ("plan", "apply", "drift"):
         script = tmp_path / f"{job}.sh"
         script.write_text("\n".join([*before, *pipeline[job]["script"]]) + "\n", encoding="utf-8")
         result = _run(_tool("shellcheck"), "--shell=bash", str(script))
         assert 0 == result.returncode, f"{job}: {result.stdout}{result.stderr}"
+
+
+def test_applies_are_serialised_by_the_ci_systems_own_tool() -> None:
+    """One apply at a time, and never one cancelled halfway: GitHub concurrency, GitLab resource_group."""
+    github = yaml.safe_load((GITHUB_DIR / "apply-on-main.yml").read_text(encoding="utf-8"))
+    assert {"group": "reconciler-apply", "cancel-in-progress": False} == github["concurrency"]
+    gitlab = yaml.safe_load(GITLAB_CI.read_text(encoding="utf-8"))
+    assert "reconciler-apply" == gitlab["apply"]["resource_group"]
 
 
 # --- check-jsonschema -----------------------------------------------------------------------

@@ -73,14 +73,19 @@ def test_no_doc_installs_the_unrelated_reconciler_from_the_index() -> None:
 
 
 def test_pre_commit_revs_are_the_release_tag_of_this_version() -> None:
-    revs = _occurrences(r"\brev:\s*(\S+)")
+    revs = _occurrences(r"\brev:\s*([\w.]+)")
     assert revs, "the docs show no pre-commit `rev:`"
     assert [(doc, f"v{reconciler.__version__}") for doc, _ in revs] == revs
 
 
-def test_action_pins_are_the_major_tag_of_this_version() -> None:
+def test_the_gitlab_example_pins_this_version_of_eval_reconciler() -> None:
+    pins = _occurrences(r'RECONCILER_VERSION: "([^"]*)"')
+    assert [("examples/ci/gitlab/.gitlab-ci.yml", reconciler.__version__)] == pins
+
+
+def test_action_pins_are_the_major_tag_or_the_release_tag_of_this_version() -> None:
     major = reconciler.__version__.split(".")[0]
+    tags = {f"v{major}", f"v{reconciler.__version__}"}
     pins = _occurrences(r"reconciler-dev/reconciler@([\w.]+)")
     assert pins, "the docs show no `uses: reconciler-dev/reconciler@...`"
-    assert [(doc, f"v{major}") for doc, _ in pins] == pins
-
+    assert [] == [(doc, pin) for doc, pin in pins if pin not in tags]
