@@ -127,7 +127,7 @@ def test_the_gitlab_scripts_pass_shellcheck(tmp_path: Path) -> None:
 
 
 def test_applies_are_serialised_by_the_ci_systems_own_tool() -> None:
-    """One apply at a time, and never one cancelled halfway: GitHub concurrency, GitLab resource_group."""
+    """One apply at a time, never one cancelled halfway: concurrency (GitHub), resource_group."""
     github = yaml.safe_load((GITHUB_DIR / "apply-on-main.yml").read_text(encoding="utf-8"))
     assert {"group": "reconciler-apply", "cancel-in-progress": False} == github["concurrency"]
     gitlab = yaml.safe_load(GITLAB_CI.read_text(encoding="utf-8"))

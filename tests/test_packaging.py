@@ -51,9 +51,7 @@ def test_the_distribution_is_eval_reconciler_and_installs_the_reconciler_command
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert DIST == project["project"]["name"]
     scripts = {
-        ep.name: ep.value
-        for ep in distribution(DIST).entry_points
-        if ep.group == "console_scripts"
+        ep.name: ep.value for ep in distribution(DIST).entry_points if ep.group == "console_scripts"
     }
     assert {"reconciler": "reconciler.cli:main"} == scripts
 
