@@ -254,6 +254,15 @@ class TestPlanComment:
         assert 5 == len(cells)
         assert "task|`a`|b" == cells[1]
 
+    def test_html_in_a_vendor_message_stays_text(self):
+        """A vendor's error can say anything; it never closes our <details> or adds a tag."""
+        note = "Bland: estimate failed: </details><img src=x> &amp; | done"
+        plan = dataclasses.replace(a_busy_plan(), notes=(note,))
+        root = html_of(render_markdown(plan))
+        assert [note] == _items(_list_after(root, "Notes:"))
+        assert [] == root.find_all("img")
+        assert 1 == len(root.find_all("details"))
+
 
 class TestFailedPlanComment:
     def test_the_errors_are_one_code_block_under_the_marker(self):
@@ -293,6 +302,7 @@ class TestStatusComment:
             if tr.tag == "tr"
         ]
         assert ["$0.0042", ""] == [row[3] for row in rows]
+        assert ["", "", "", ""] == rows[1][:4]  # the resource's cells are not repeated
 
     def test_a_plan_and_status_comment_has_one_marker_and_no_bullet_soup(self):
         """status --plan: the plan's lists end before the status heading."""

@@ -142,6 +142,6 @@ class TestSameAmountEverywhere:
         spent = money.usd(COMPLETE["billable_cost_usd"])
         assert spent.startswith("$")
         assert f"FAIL  cost_usd <= 0.0001 = {spent}" in render_status_text(result)
-        assert f"| cost_usd &lt;= 0.0001 **failed** | {spent} |" in render_status_markdown(result)
+        assert f"| cost_usd <= 0.0001 **failed** | {spent} |" in render_status_markdown(result)
         [failure] = ElementTree.fromstring(render_status_junit(result)).iter("failure")
         assert failure.get("message", "").startswith(spent)

@@ -38,6 +38,8 @@ _WORKSPACE_LINE_RE = re.compile(
 )
 _SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_TAG_RE = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY_RE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _URL_RE = re.compile(r"^https?://[^\s<>()\[\]\"'`\\]+$")
 
 
@@ -135,14 +137,14 @@ def _head_sha(event: Mapping[str, object] | None) -> str | None:
 
 
 def escape(text: str) -> str:
-    """Escape free text (notes, vendor messages) so it cannot open HTML or break a table."""
-    return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("|", "\\|")
-        .replace("\n", " ")
-    )
+    """Escape free text (notes, vendor messages) so it cannot open HTML or break a table.
+
+    Only what GitHub would read as markup is escaped: a `<` that could open a tag, a `&` that
+    could start an entity, and `|`; `score >= 80` stays readable in the raw comment.
+    """
+    text = _ENTITY_RE.sub("&amp;", text)
+    text = _TAG_RE.sub("&lt;", text)
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _code(text: str) -> str:

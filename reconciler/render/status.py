@@ -147,7 +147,7 @@ def render_status_markdown(
         for gate in status.gates:
             mark = "" if gate.verdict is Verdict.PASSED else f" **{gate.verdict.value}**"
             rows.append(f"{first} {cost} | {escape(gate.name)}{mark} | {escape(_value(gate))} |")
-            cost = ""  # once per resource
+            first, cost = "| | | |", ""  # the resource's own cells once, on its first row
     text = "\n".join(head)
     shown = 0
     for row in rows:
