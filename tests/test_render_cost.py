@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
+from reconciler.cost import _check_limit
 from reconciler.model import Action, Plan, Threshold
 from reconciler.render import money
 from reconciler.render.json import render_json
@@ -145,3 +146,16 @@ class TestSameAmountEverywhere:
         assert f"| cost_usd <= 0.0001 **failed** | {spent} |" in render_status_markdown(result)
         [failure] = ElementTree.fromstring(render_status_junit(result)).iter("failure")
         assert failure.get("message", "").startswith(spent)
+
+    def test_the_cost_refusal_and_note_write_amounts_as_the_plan_does(self):
+        """safety.max_cost_usd's messages (in text, JSON and the comment) use the same format."""
+        plan = _priced(create=0.0042, replace=0.0)
+        refused = _check_limit(plan, max_cost_usd=0.001, allow_cost=False)
+        assert (
+            "the estimated cost $0.0042 exceeds safety.max_cost_usd ($0.001). "
+            "Pass `apply --allow-cost` to apply anyway"
+        ) == refused.cost_refusal
+        noted = _check_limit(_priced(create=0.0042), max_cost_usd=0.5, allow_cost=False)
+        assert (
+            "1 cost(s) are unknown, so safety.max_cost_usd ($0.50) checks only the known $0.0042."
+        ) == noted.notes[-1]

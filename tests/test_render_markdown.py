@@ -34,6 +34,7 @@ from reconciler.render.markdown import (
     CiRun,
     fallback_workspace,
     marker,
+    render_failed_plan,
     render_markdown,
 )
 from tests.e2e.test_bland import API_KEY, Project
@@ -368,3 +369,17 @@ def _echoing_vendor() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class TestFailedPlanSize:
+    def test_ten_thousand_errors_fit_with_a_note_and_the_code_block_closes(self):
+        errors = [
+            f"evals/r{n:05d}.yaml:1: metadata.name: bad name. Rename it" for n in range(10_000)
+        ]
+        text = render_failed_plan("ws", errors)
+        assert len(text) <= MAX_CHARS
+        assert 2 == text.count("```")
+        assert text.rstrip().endswith(
+            "error line(s) are not shown: a comment holds at most 65,536 characters. "
+            "See the CI log for all of them._"
+        )
