@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `reconciler --help` must start
     from reconciler.live import LiveState
     from reconciler.manifest import Config
     from reconciler.providers.base import Provider
+    from reconciler.render.markdown import CiRun
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +315,7 @@ def _echo_plan(app: App, the_plan: Plan, *, fmt: str = "text", verbose: bool = F
     if fmt == "markdown":
         from reconciler.render.markdown import render_markdown
 
-        click.echo(render_markdown(the_plan), nl=False)
+        click.echo(render_markdown(the_plan, ci=_ci_run(app.environ)), nl=False)
         return
     if fmt == "json":
         from reconciler.render.json import render_json
@@ -324,6 +325,40 @@ def _echo_plan(app: App, the_plan: Plan, *, fmt: str = "text", verbose: bool = F
         from reconciler.render.text import render_text
 
         click.echo(render_text(the_plan, color=app.color, verbose=verbose), nl=False)
+
+
+def _ci_run(environ: Mapping[str, str]) -> CiRun | None:
+    """The commit and CI run a comment's header names (GitHub's or GitLab's variables)."""
+    import json
+
+    from reconciler.render.markdown import CiRun
+
+    event: object = None
+    event_path = environ.get("GITHUB_EVENT_PATH")
+    if event_path:
+        try:
+            event = json.loads(Path(event_path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            event = None  # the header then names GITHUB_SHA; `comment` reports a bad file
+    return CiRun.from_environ(environ, event=event if isinstance(event, dict) else None)
+
+
+def _failed_plan_comment(app: App, error: ReconcilerError) -> str:
+    """The comment of a failed plan: its errors, scrubbed, under the workspace's marker."""
+    from reconciler.manifest import load_config
+    from reconciler.render.markdown import fallback_workspace, render_failed_plan
+    from reconciler.secret import scrub
+
+    try:
+        workspace = load_config(app.config_path, environ=app.environ).workspace
+    except ReconcilerError:
+        try:
+            text: str | None = app.config_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        workspace = fallback_workspace(text, directory_name=app.config_path.parent.name)
+    lines = [scrub(line) for line in error.lines() or [str(error)]]
+    return render_failed_plan(workspace, lines, ci=_ci_run(app.environ))
 
 
 target_option = click.option(
@@ -392,10 +427,15 @@ def plan(
     allow_mass_cancel: bool,
 ) -> int:
     """Show what apply would create and cancel."""
-    with ExitStack() as stack:
-        _, the_plan, _, state = _make_plan(
-            stack, app, targets=target, excludes=exclude, allow_mass_cancel=allow_mass_cancel
-        )
+    try:
+        with ExitStack() as stack:
+            _, the_plan, _, state = _make_plan(
+                stack, app, targets=target, excludes=exclude, allow_mass_cancel=allow_mass_cancel
+            )
+    except ReconcilerError as error:
+        if fmt == "markdown":  # replace the PR comment, or it goes on showing an older plan
+            click.echo(_failed_plan_comment(app, error), nl=False)
+        raise
     _echo_plan(app, the_plan, fmt=fmt, verbose=verbose)
     if out is not None:
         from reconciler.planfile import write_plan_file
@@ -682,21 +722,24 @@ def status(
         )
         progress.close()
     for out_fmt, path in files:
-        path.write_text(_render_status(result, out_fmt, the_plan), encoding="utf-8")
-    click.echo(_render_status(result, fmt, the_plan), nl=False)
+        path.write_text(_render_status(result, out_fmt, the_plan, app=app), encoding="utf-8")
+    click.echo(_render_status(result, fmt, the_plan, app=app), nl=False)
     return int(result.exit_code)
 
 
 PLAN_SHARE = 40_000  # of a combined comment's 65,536 characters, what the plan may use
 
 
-def _render_status(result: StatusResult, fmt: str, the_plan: Plan | None = None) -> str:
+def _render_status(
+    result: StatusResult, fmt: str, the_plan: Plan | None = None, *, app: App | None = None
+) -> str:
     from reconciler.render import status as views
 
+    ci = _ci_run(app.environ) if app is not None else None
     if fmt == "markdown" and the_plan is not None:
         from reconciler.render.markdown import MAX_CHARS, render_markdown
 
-        head = render_markdown(the_plan, limit=PLAN_SHARE)
+        head = render_markdown(the_plan, limit=PLAN_SHARE, ci=ci)
         tail = views.render_status_markdown(
             result, limit=MAX_CHARS - len(head) - 2, with_marker=False
         )
@@ -705,7 +748,7 @@ def _render_status(result: StatusResult, fmt: str, the_plan: Plan | None = None)
     renderers = {
         "table": views.render_status_text,
         "json": views.render_status_json,
-        "markdown": views.render_status_markdown,
+        "markdown": lambda r: views.render_status_markdown(r, ci=ci),
         "junit": views.render_status_junit,
     }
     return renderers[fmt](result)

@@ -15,12 +15,9 @@ from reconciler.errors import ReconcilerError
 from reconciler.model import Change, LiveRun, Plan, Resource, Vendor
 from reconciler.providers.base import Provider
 from reconciler.providers.http import gather
+from reconciler.render.money import usd
 
 MAX_ESTIMATES_IN_FLIGHT = 8  # per vendor; the provider's transport caps requests anyway
-
-
-def _usd(amount: float) -> str:
-    return f"${amount:.1g}" if 0 < amount < 0.005 else f"${amount:,.2f}"
 
 
 def price_plan(
@@ -106,7 +103,7 @@ def _check_limit(plan: Plan, *, max_cost_usd: float | None, allow_cost: bool) ->
     total, unknown = plan.total_cost_usd, plan.unknown_costs
     if total > max_cost_usd:
         message = (
-            f"the estimated cost {_usd(total)} exceeds safety.max_cost_usd ({_usd(max_cost_usd)})"
+            f"the estimated cost {usd(total)} exceeds safety.max_cost_usd ({usd(max_cost_usd)})"
         )
         if unknown:
             message += f", and {unknown} more cost(s) are unknown"
@@ -119,8 +116,8 @@ def _check_limit(plan: Plan, *, max_cost_usd: float | None, allow_cost: bool) ->
         )
     if unknown:
         note = (
-            f"{unknown} cost(s) are unknown, so safety.max_cost_usd ({_usd(max_cost_usd)})"
-            f" checks only the known {_usd(total)}."
+            f"{unknown} cost(s) are unknown, so safety.max_cost_usd ({usd(max_cost_usd)})"
+            f" checks only the known {usd(total)}."
         )
         return dataclasses.replace(plan, notes=(*plan.notes, note))
     return plan

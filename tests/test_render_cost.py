@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+from xml.etree import ElementTree
 
 import jsonschema
+import pytest
 
-from reconciler.model import Action, Plan
+from reconciler.cost import _check_limit
+from reconciler.model import Action, Plan, Threshold
+from reconciler.render import money
 from reconciler.render.json import render_json
+from reconciler.render.markdown import render_markdown
+from reconciler.render.status import (
+    render_status_junit,
+    render_status_markdown,
+    render_status_text,
+)
 from reconciler.render.text import render_text
+from reconciler.status import judge
 from tests.test_render import SCHEMA, _plan
+from tests.test_status import COMPLETE, run
+from tests.test_status import resource as status_resource
 
 
 def _priced(create: float | None = 0.42, replace: float | None = None, **extra: object) -> Plan:
@@ -65,3 +79,83 @@ class TestJson:
     def test_an_unpriced_plan_counts_every_create_as_unknown(self):
         document = json.loads(render_json(_plan()))
         assert {"total_usd": 0.0, "unknown": 2, "refusal": None} == document["cost"]
+
+
+class TestMoney:
+    @pytest.mark.parametrize(
+        ("amount", "expected"),
+        [
+            (0.0, "$0.00"),
+            (0.42, "$0.42"),
+            (1234.5, "$1,234.50"),
+            (0.01, "$0.01"),
+            (0.004, "$0.004"),
+            (0.0042, "$0.0042"),
+            (0.00999, "$0.01"),
+            (0.0000123, "$0.000012"),
+        ],
+        ids=[
+            "zero",
+            "cents",
+            "thousands",
+            "one-cent",
+            "sub-cent",
+            "two-digits",
+            "rounds-up",
+            "tiny",
+        ],
+    )
+    def test_an_amount_is_never_rounded_to_zero_nor_written_in_scientific_notation(
+        self, amount, expected
+    ):
+        assert expected == money.usd(amount)
+
+    def test_an_estimate_has_a_tilde_and_an_unknown_one_says_so(self):
+        assert ("~$0.0042", "cost unknown") == (money.estimate(0.0042), money.estimate(None))
+
+
+class TestSameAmountEverywhere:
+    def test_a_sub_cent_amount_reads_the_same_in_plan_status_text_and_markdown(self):
+        """$0.0042 estimated and spent: plan text, plan comment, status table, status comment."""
+        plan = _priced(create=0.0042, replace=None)
+        text, markdown = render_text(plan), render_markdown(plan)
+        r = status_resource("nightly", Threshold(metric="score_mean", min=80))
+        live = dataclasses.replace(run(r, "id1", "COMPLETE", COMPLETE), cost_usd=0.0042)
+        result = judge([r], [live], workspace="ws")
+        result = dataclasses.replace(
+            result,
+            resources=tuple(dataclasses.replace(s, estimate_usd=0.0042) for s in result.resources),
+        )
+        table, comment = render_status_text(result), render_status_markdown(result)
+        assert "~$0.0042" in next(line for line in text.splitlines() if "create" in line)
+        assert "Estimated cost: $0.0042 (1 unknown)" in text
+        assert "| ~$0.0042 |" in markdown
+        assert "Estimated cost: $0.0042 (1 unknown)" in markdown
+        assert "cost $0.0042, estimated ~$0.0042" in table
+        assert "| $0.0042, estimated ~$0.0042 |" in comment
+        for output in (text, markdown, table, comment):
+            assert {"$0.0042"} == set(re.findall(r"\$[0-9.,]*[0-9]", output))
+
+    def test_a_cost_gate_prints_its_value_as_money_in_the_table_comment_and_junit(self):
+        """A `cost_usd` gate's measured value reads as the plan would write the amount."""
+        r = status_resource("nightly", Threshold(metric="cost_usd", max=0.0001))
+        result = judge([r], [run(r, "id1", "COMPLETE", COMPLETE)], workspace="ws")
+        spent = money.usd(COMPLETE["billable_cost_usd"])
+        assert spent.startswith("$")
+        assert f"FAIL  cost_usd <= 0.0001 = {spent}" in render_status_text(result)
+        assert f"| cost_usd <= 0.0001 **failed** | {spent} |" in render_status_markdown(result)
+        [failure] = ElementTree.fromstring(render_status_junit(result)).iter("failure")
+        assert failure.get("message", "").startswith(spent)
+
+    def test_the_cost_refusal_and_note_write_amounts_as_the_plan_does(self):
+        """safety.max_cost_usd's messages (in text, JSON and the comment) use the same format."""
+        plan = _priced(create=0.0042, replace=0.0)
+        refused = _check_limit(plan, max_cost_usd=0.001, allow_cost=False)
+        assert (
+            "the estimated cost $0.0042 exceeds safety.max_cost_usd ($0.001). "
+            "Pass `apply --allow-cost` to apply anyway"
+        ) == refused.cost_refusal
+        noted = _check_limit(_priced(create=0.0042), max_cost_usd=0.5, allow_cost=False)
+        assert (
+            "1 cost(s) are unknown, so safety.max_cost_usd ($0.50) checks only the known $0.0042."
+        ) == noted.notes[-1]

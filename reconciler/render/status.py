@@ -11,7 +11,8 @@ import json
 from xml.etree import ElementTree
 
 from reconciler.gates import GateResult, Outcome, ResourceStatus, StatusResult, Verdict
-from reconciler.render.markdown import marker
+from reconciler.render import money
+from reconciler.render.markdown import CiRun, escape, marker
 
 FORMAT_VERSION = "1.0"
 MAX_MARKDOWN = 65_536
@@ -26,7 +27,12 @@ _MARKS = {
 def _value(gate: GateResult) -> str:
     if gate.value is None:
         return "n/a"
-    text = f"{gate.value:.4g}" if isinstance(gate.value, float) else str(gate.value)
+    if gate.threshold.metric == "cost_usd" and isinstance(gate.value, float):
+        text = money.usd(gate.value)  # the same amount reads the same as in the plan
+    elif isinstance(gate.value, float):
+        text = f"{gate.value:.4g}"
+    else:
+        text = str(gate.value)
     if gate.bound is not None:
         text += f" (bound {gate.bound:.2f}, n={gate.sample_size})"
     return text
@@ -40,9 +46,11 @@ def _costs(status: ResourceStatus) -> str:
     if status.cost_usd is None:
         return ""
     estimate = (
-        f", estimated ~${status.estimate_usd:,.2f}" if status.estimate_usd is not None else ""
+        f", estimated {money.estimate(status.estimate_usd)}"
+        if status.estimate_usd is not None
+        else ""
     )
-    return f"  cost ${status.cost_usd:,.2f}{estimate}"
+    return f"  cost {money.usd(status.cost_usd)}{estimate}"
 
 
 def render_status_text(result: StatusResult) -> str:
@@ -107,29 +115,39 @@ def render_status_json(result: StatusResult) -> str:
 
 
 def render_status_markdown(
-    result: StatusResult, *, limit: int = MAX_MARKDOWN, with_marker: bool = True
+    result: StatusResult,
+    *,
+    limit: int = MAX_MARKDOWN,
+    with_marker: bool = True,
+    ci: CiRun | None = None,
 ) -> str:
     """Render the result as a pull-request comment (one table, at most `limit` characters).
 
-    Without the marker it is the second half of a comment that starts with the plan.
+    Without the marker it is the second half of a comment that starts with the plan (whose
+    header already names the commit and the CI run).
     """
     head = [
         *([marker(result.workspace)] if with_marker else []),
         f"### reconciler status for `{result.workspace}`",
+        *(["", ci.line()] if ci is not None and with_marker else []),
         "",
         f"**{result.summary}**",
         "",
-        "| | resource | run | gate | value |",
-        "| --- | --- | --- | --- | --- |",
+        "| | resource | run | cost | gate | value |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     rows: list[str] = []
     for status in result.resources:
-        first = f"| {_MARKS[status.outcome]} | `{status.resource.address}` | {_run(status)} |"
+        first = (
+            f"| {_MARKS[status.outcome]} | `{status.resource.address}` | {escape(_run(status))} |"
+        )
+        cost = escape(_costs(status).strip().removeprefix("cost "))
         if not status.gates:
-            rows.append(f"{first} {status.detail or '-'} | |")
+            rows.append(f"{first} {cost} | {escape(status.detail or '-')} | |")
         for gate in status.gates:
             mark = "" if gate.verdict is Verdict.PASSED else f" **{gate.verdict.value}**"
-            rows.append(f"{first} {gate.name}{mark} | {_value(gate)} |")
+            rows.append(f"{first} {cost} | {escape(gate.name)}{mark} | {escape(_value(gate))} |")
+            first, cost = "| | | |", ""  # the resource's own cells once, on its first row
     text = "\n".join(head)
     shown = 0
     for row in rows:

@@ -7,6 +7,7 @@ from typing import assert_never
 import click
 
 from reconciler.model import Action, Change, Identity, Plan, Reason, VendorCounts
+from reconciler.render import money
 
 _SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -82,16 +83,14 @@ def _change_lines(change: Change, *, color: bool, verbose: bool) -> list[str]:
 
 def format_cost(amount: float | None) -> str:
     """Format an estimate: `~$0.42`, or `cost unknown` (never $0 for unknown)."""
-    if amount is None:
-        return "cost unknown"
-    return f"~${amount:.1g}" if 0 < amount < 0.005 else f"~${amount:,.2f}"  # never ~$0.00
+    return money.estimate(amount)
 
 
 def cost_line(plan: Plan) -> str | None:
     """Return `Estimated cost: $X (N unknown)`, or None when the plan creates nothing."""
     if not any(c.creates for c in plan.changes):
         return None
-    return f"Estimated cost: ${plan.total_cost_usd:,.2f} ({plan.unknown_costs} unknown)"
+    return f"Estimated cost: {money.usd(plan.total_cost_usd)} ({plan.unknown_costs} unknown)"
 
 
 def _counts_line(counts: VendorCounts) -> str:
