@@ -588,6 +588,27 @@ class VendorCounts:
     unmanaged: int = 0  # runs with no reconciler ownership at all
     foreign: int = 0  # runs owned by another reconciler workspace (Bland) or another user (Arize)
 
+    @property
+    def others(self) -> int:
+        """Return the runs this workspace does not own: live = managed + others."""
+        return self.foreign + self.unmanaged
+
+    def describe(self) -> str:
+        """Say what the plan saw here as a partition: the parts add up to the live runs.
+
+        `live` = `managed` + `foreign` + `unmanaged`; `matched` is not a further part but a
+        subset of the runs of others (label-less vendors), so it is said as one.
+        """
+        runs = "run" if self.live == 1 else "runs"
+        text = (
+            f"{self.vendor.display_name}: {self.live} live {runs}: {self.managed} managed by "
+            f"this workspace, {self.others} of others, left alone ({self.foreign} owned by "
+            f"another workspace or user, {self.unmanaged} with no known owner)"
+        )
+        if identity_mode(self.vendor) is IdentityMode.NATURAL_KEY:
+            text += f"; {self.matched} of those {self.others} matched by natural key"
+        return text + "."
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -906,6 +907,38 @@ class TestCounts:
     def test_no_runs_no_counts(self) -> None:
         """A vendor with no live runs has no counts line."""
         assert () == make_plan([bland()], []).counts
+
+    def test_the_counts_line_is_a_partition_whose_parts_add_up(self) -> None:
+        """The line says how many runs are ours and how many of others, and they sum to live."""
+        declared, other = adaline("qa"), adaline("other", prompt="prompt-9")
+        live = [run(declared, "e-1"), run(declared, "e-2", "completed"), run(other, "e-3")]
+        (counts,) = make_plan([declared], live).counts
+        assert (
+            "Adaline: 3 live runs: 0 managed by this workspace, 3 of others, left alone "
+            "(0 owned by another workspace or user, 3 with no known owner); "
+            "2 of those 3 matched by natural key."
+        ) == counts.describe()
+
+    @pytest.mark.parametrize(
+        "vendor_runs",
+        ["bland", "adaline", "arize"],
+    )
+    def test_the_parts_of_the_counts_line_add_up_to_the_live_runs(self, vendor_runs: str) -> None:
+        """Managed + owned by others + no known owner = live; matched is among the others."""
+        resource = {"bland": bland(), "adaline": adaline(), "arize": arize()}[vendor_runs]
+        live = [
+            run(resource, "r-1", created_by=OWNER),
+            run(resource, "r-2", "complete", workspace=None),
+            run(resource, "r-3", workspace="other-ws", created_by="user-other"),
+            run(resource, "r-4", "failed", workspace=None),
+        ]
+        (counts,) = make_plan([resource], live, owners=((Vendor.ARIZE, OWNER),)).counts
+        numbers = [int(n) for n in re.findall(r"\d+", counts.describe())]
+        live_runs, managed, others, foreign, unowned = numbers[:5]
+        assert len(live) == live_runs == managed + others == managed + foreign + unowned
+        if len(numbers) > 5:
+            matched, of_others = numbers[5:]
+            assert (others, True) == (of_others, matched <= others)
 
 
 class TestNaturalKeyVendors:

@@ -107,11 +107,7 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS) -> str:
     if plan.counts or plan.notes:
         budget.add("")
     for counts in plan.counts:
-        budget.add(
-            f"- {counts.vendor.display_name}: {counts.live} live run(s), {counts.managed} "
-            f"managed, {counts.matched} matched by natural key, {counts.unmanaged} unmanaged, "
-            f"{counts.foreign} owned by others (left alone)"
-        )
+        budget.add(f"- {counts.describe()}")
     for note in plan.notes:
         budget.add(f"- _Note: {_cell(note)}_")
     shown_rows = sum(_details(budget, vendor, plan) for vendor in _vendors(plan.actions))
