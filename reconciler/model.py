@@ -394,7 +394,8 @@ class Resource:
     natural_key: NaturalKey | None
     adopt_key: str | None
     field_hashes: tuple[tuple[str, str], ...]
-    sensitive_paths: frozenset[str] = frozenset()  # spec paths whose values came from ${ENV}
+    # paths whose values came from ${ENV}: spec paths without `spec.`, `lifecycle.triggers.X`
+    sensitive_paths: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -527,9 +528,12 @@ class DiffKind(StrEnum):
     CHANGED = "changed"
 
 
+SENSITIVE_VALUE = "(sensitive)"  # what a diff shows for a value that came from ${ENV}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)
 class FieldDiff:
-    """One changed field of a replace; `new` is None when it is sensitive or removed."""
+    """One changed field of a replace; `new` is None when removed, SENSITIVE_VALUE when secret."""
 
     path: str
     change: DiffKind

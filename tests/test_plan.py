@@ -27,6 +27,7 @@ from reconciler.model import (
     Plan,
     PlanSettings,
     Reason,
+    SENSITIVE_VALUE,
     Resource,
     RunPhase,
     SourceLocation,
@@ -409,14 +410,18 @@ class TestRule3Replace:
         old = bland()
         new = bland(call_ids=["call-secret"], sensitive=frozenset({"call_ids"}))
         change = only(make_plan([new], [run(old, "r-1")]))
-        assert (FieldDiff(path="call_ids", change=DiffKind.CHANGED, new=None),) == change.changed
+        assert (
+            FieldDiff(path="call_ids", change=DiffKind.CHANGED, new=SENSITIVE_VALUE),
+        ) == change.changed
 
     def test_sensitive_list_item_hides_the_whole_field(self) -> None:
         """A secret inside a list (`call_ids[0]`) hides the value of the changed field."""
         old = bland()
         new = bland(call_ids=["call-secret"], sensitive=frozenset({"call_ids[0]"}))
         change = only(make_plan([new], [run(old, "r-1")]))
-        assert (FieldDiff(path="call_ids", change=DiffKind.CHANGED, new=None),) == change.changed
+        assert (
+            FieldDiff(path="call_ids", change=DiffKind.CHANGED, new=SENSITIVE_VALUE),
+        ) == change.changed
 
     def test_sensitive_nested_key_hides_the_whole_field(self) -> None:
         """A secret nested under an object field hides the value of that field."""
@@ -426,8 +431,48 @@ class TestRule3Replace:
             sensitive=frozenset({"attached_agents[0].eval_agent_id"}),
         )
         change = only(make_plan([new], [run(old, "r-1")]))
-        expected = (FieldDiff(path="attached_agents", change=DiffKind.CHANGED, new=None),)
+        expected = (
+            FieldDiff(path="attached_agents", change=DiffKind.CHANGED, new=SENSITIVE_VALUE),
+        )
         assert expected == change.changed
+
+    def test_trigger_from_the_environment_is_masked_in_the_diff(self) -> None:
+        """A trigger whose value came from ${ENV} is listed as changed, its value masked."""
+        old = bland(lifecycle=Lifecycle(triggers=(("dataset", canonical_json("old-secret")),)))
+        new = bland(
+            lifecycle=Lifecycle(triggers=(("dataset", canonical_json("new-secret")),)),
+            sensitive=frozenset({"lifecycle.triggers.dataset"}),
+        )
+        change = only(make_plan([new], [run(old, "r-1")]))
+        expected = (
+            FieldDiff(
+                path="lifecycle.triggers.dataset", change=DiffKind.CHANGED, new=SENSITIVE_VALUE
+            ),
+        )
+        assert (Action.REPLACE, expected) == (change.action, change.changed)
+
+    def test_a_spec_whose_every_field_changed_lists_each_field(self) -> None:
+        """When no field is left as it was, each is still listed by name, never as one `root`."""
+        old = Resource.build(
+            address=Address(Kind.BLAND_EVAL_RUN, "nightly"),
+            spec={"call_ids": ["call-1"], "run_mode": "text"},
+            lifecycle=Lifecycle(triggers=(("dataset", canonical_json("v1")),)),
+            source=SourceLocation(path="evals/nightly.yaml", line=1),
+        )
+        new = bland(lifecycle=Lifecycle(triggers=(("model", canonical_json("gpt")),)))
+        change = only(make_plan([new], [run(old, "r-1")]))
+        expected = (
+            FieldDiff(
+                path="attached_agents", change=DiffKind.ADDED, new='[{"eval_agent_id":"agent-1"}]'
+            ),
+            FieldDiff(path="call_ids", change=DiffKind.CHANGED, new='["call-1","call-2"]'),
+            FieldDiff(path="lifecycle.triggers.dataset", change=DiffKind.REMOVED, new=None),
+            FieldDiff(path="lifecycle.triggers.model", change=DiffKind.ADDED, new='"gpt"'),
+            FieldDiff(path="pass_threshold_pct", change=DiffKind.ADDED, new="80"),
+            FieldDiff(path="run_mode", change=DiffKind.REMOVED, new=None),
+        )
+        assert (Action.REPLACE, expected) == (change.action, change.changed)
+        assert all(d.path for d in change.changed)
 
     def test_long_values_are_shortened(self) -> None:
         """A long new value is cut to at most 120 characters, ending with an ellipsis."""
