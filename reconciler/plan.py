@@ -208,8 +208,8 @@ def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> l
             Identity.ADOPTED: Reason.ADOPTED,
         }[identity]
         changes.append(_change(Action.NO_OP, reason, resource, identity, run=kept))
-        for run in duplicates:  # rule 7
-            changes.append(_cancel(resource, run, Reason.DUPLICATE, identity))
+        for run in duplicates:  # rule 7: protected or not, the oldest is what protect guards
+            changes.append(_change(Action.CANCEL, Reason.DUPLICATE, resource, identity, run=run))
         for run in stale_active:  # rule 3, after a replace whose cancel did not happen
             changes.append(_cancel(resource, run, Reason.SPEC_CHANGED, identity))
         return changes

@@ -729,12 +729,22 @@ class TestRule7Duplicates:
             (c.run_id, c.action) for c in p.changes
         ]
 
-    def test_protected_duplicate_is_kept(self) -> None:
-        """A duplicate of a protected resource is reported, not cancelled."""
-        resource = bland(lifecycle=Lifecycle(protect=True))
-        live = [run(resource, "old", minutes_ago=60), run(resource, "new", minutes_ago=10)]
+    @pytest.mark.parametrize(
+        ("lifecycle", "protect_label"),
+        [(Lifecycle(protect=True), False), (Lifecycle(protect=True), True)],
+        ids=["protected-in-manifest", "protect-label"],
+    )
+    def test_a_protected_resource_keeps_its_oldest_run_and_cancels_the_twin(
+        self, lifecycle: Lifecycle, protect_label: bool
+    ) -> None:
+        """Protection guards the run that satisfies the resource, not a twin a race made."""
+        resource = bland(lifecycle=lifecycle)
+        live = [
+            run(resource, "old", minutes_ago=60, protect_label=protect_label),
+            run(resource, "new", minutes_ago=10, protect_label=protect_label),
+        ]
         expected = [
-            (Action.NO_OP, Reason.PROTECTED, NIGHTLY, "new"),
+            (Action.CANCEL, Reason.DUPLICATE, NIGHTLY, "new"),
             (Action.NO_OP, Reason.SATISFIED, NIGHTLY, "old"),
         ]
         assert expected == summary(make_plan([resource], live))
