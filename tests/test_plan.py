@@ -14,6 +14,7 @@ from reconciler.live import gather_live_state
 from reconciler.model import (
     JSON,
     LABEL_PROTECT,
+    SENSITIVE_VALUE,
     Action,
     Address,
     Change,
@@ -27,7 +28,6 @@ from reconciler.model import (
     Plan,
     PlanSettings,
     Reason,
-    SENSITIVE_VALUE,
     Resource,
     RunPhase,
     SourceLocation,

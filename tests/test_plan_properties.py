@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from fnmatch import fnmatchcase
 from datetime import timedelta
+from fnmatch import fnmatchcase
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
