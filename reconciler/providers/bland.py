@@ -224,6 +224,7 @@ class BlandProvider:
                     resource.address,
                     found.run_id,
                 )
+                self._expire_recent()
                 return found
             raise TransientProviderError(
                 f"{error.detail}; no run with request id {request_id} exists, so nothing was"
@@ -232,7 +233,19 @@ class BlandProvider:
                 operation="create run",
                 status=error.status,
             ) from error
-        return parse_run(data)
+        run = parse_run(data)
+        self._expire_recent()
+        return run
+
+    def _expire_recent(self) -> None:
+        """Make the next fresh look read the runs made since the last one (new pages only).
+
+        Apply looks again right after each create, to find a twin another apply made at the
+        same moment (rule 7); a listing older than the create cannot show that twin.
+        """
+        with self._recent_lock:
+            if self._recent_cache is not None:
+                self._recent_cache.stamp = float("-inf")
 
     def _find_request(self, request_id: str, *, since: datetime) -> LiveRun | None:
         for item in self._pages(operation="find a created run"):
