@@ -1,22 +1,26 @@
 """Execute a Plan through the providers: creates, cancels and replaces, concurrently per vendor.
 
 A failure of one action never stops the others; every outcome is a value in `ApplyResult`,
-and cli.py turns a failed one into exit 1. One canonical log line per action. Before each
+and cli.py turns a failed one into exit 1. One canonical log line per action (logfmt). Before each
 create, the resource's identity is looked at again (another apply, or one that crashed after
-its create, may have made the run since the plan), and a run found there is adopted. When
-`stop` is set (Ctrl-C, SIGTERM), no new action starts; those in flight finish.
+its create, may have made the run since the plan), and a run found there is adopted. After
+each create it is looked at once more: when another apply made an older run of the same
+identity at the same moment, this apply cancels its own copy and adopts the older run (rule
+7, at every vendor, protected or not). When `stop` is set (Ctrl-C, SIGTERM), no new action
+starts; those in flight finish.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import assert_never
 
@@ -24,13 +28,11 @@ from reconciler.errors import ReconcilerError, TransientProviderError
 from reconciler.model import (
     Action,
     Change,
-    IdentityMode,
     LiveRun,
     Plan,
     Resource,
     RunPhase,
     Vendor,
-    identity_mode,
 )
 from reconciler.providers.base import Provider
 
@@ -46,7 +48,11 @@ CREATE_BACKOFF_CAP_S = 30.0
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActionOutcome:
-    """What happened to one change of the plan."""
+    """What happened to one change of the plan.
+
+    A failed outcome still carries what was done before the failure (the run a replace
+    created before its cancel failed), so the user is told about every run that exists.
+    """
 
     change: Change
     ok: bool
@@ -54,6 +60,7 @@ class ActionOutcome:
     cancelled: LiveRun | None = None
     error: str | None = None
     note: str | None = None  # e.g. the run was adopted, or had finished before the cancel
+    twin: LiveRun | None = None  # our own copy, cancelled because another apply's is older
     started: bool = True  # False: interrupted before it began
     seconds: float = 0.0
 
@@ -96,6 +103,9 @@ class ApplyResult:
         )
         if adopted:
             text += f", {adopted} adopted"
+        twins = sum(1 for outcome in self.outcomes if outcome.twin is not None)
+        if twins:  # runs made and at once cancelled: the user may see them on the bill
+            text += f" ({twins} after cancelling our own twin copy)"
         if self.failed:
             text += f", {len(self.failed)} failed"
         if self.not_started:
@@ -117,7 +127,21 @@ class _Context:
     sleep: Callable[[float], None]
 
 
-def _create(change: Change, provider: Provider, ctx: _Context) -> tuple[LiveRun, str | None]:
+@dataclass(slots=True)
+class _Done:
+    """What one action has done so far: kept even when a later step of it fails."""
+
+    created: LiveRun | None = None
+    cancelled: LiveRun | None = None
+    twin: LiveRun | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str | None) -> None:
+        if text:
+            self.notes.append(text)
+
+
+def _create(change: Change, provider: Provider, ctx: _Context, done: _Done) -> None:
     """Create the resource's run, looking for it first, before every attempt.
 
     A create is never retried blindly: after a 429, a 5xx or a lost answer (which the provider
@@ -131,7 +155,9 @@ def _create(change: Change, provider: Provider, ctx: _Context) -> tuple[LiveRun,
         if ctx.since is not None:
             found = provider.find_runs(resource, workspace=ctx.workspace, since=ctx.since)
             if found:  # the oldest, as rule 7 keeps: two applies adopting agree on one run
-                return found[0], f"{ADOPTED}: run {found[0].run_id} was made since the plan"
+                done.created = found[0]
+                done.note(f"{ADOPTED}: run {found[0].run_id} was made since the plan")
+                return
         try:
             run = provider.create_run(
                 resource, workspace=ctx.workspace, request_id=ctx.request_id()
@@ -143,32 +169,50 @@ def _create(change: Change, provider: Provider, ctx: _Context) -> tuple[LiveRun,
             wait = error.retry_after if error.retry_after is not None else ceiling
             ctx.sleep(min(wait, CREATE_BACKOFF_CAP_S) * (0.5 + random.random() / 2))
             continue
-        note = f"created on attempt {attempt}" if attempt > 1 else None
-        return _settle_race(run, resource, provider, ctx, note)
+        done.created = run
+        done.note(f"created on attempt {attempt}" if attempt > 1 else None)
+        _settle_race(resource, provider, ctx, done)
+        return
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _settle_race(
-    run: LiveRun, resource: Resource, provider: Provider, ctx: _Context, note: str | None
-) -> tuple[LiveRun, str | None]:
-    """After a create at a label-less vendor, keep the oldest of twin runs; cancel our copy.
+def _settle_race(resource: Resource, provider: Provider, ctx: _Context, done: _Done) -> None:
+    """After a create, keep the oldest of twin runs: cancel our copy when another is older.
 
     Two applies that looked at the same moment both found nothing and both created. Each
-    looks again after its create: the one whose run is newer cancels it (it made it, so it
-    may) and adopts the older one. Bland needs no such step: its runs carry labels, and
-    rule 7 cancels the newer copy at the next apply.
+    looks again after its create: the newer copy's maker sees the older run (it existed
+    before the newer one did), cancels its own copy (it made it, so it may, at every vendor
+    and whether the resource is protected or not: protection guards the run that satisfies
+    the resource) and adopts the older run. The older copy's maker keeps its run. Only a
+    tie in creation time seen from one side only can leave two; rule 7 cancels the newer at
+    the next plan (docs/apply.md).
     """
-    if ctx.since is None or identity_mode(resource.vendor) is not IdentityMode.NATURAL_KEY:
-        return run, note
-    twins = provider.find_runs(resource, workspace=ctx.workspace, since=ctx.since)
+    run = done.created
+    if ctx.since is None or run is None:
+        return
+    try:
+        twins = provider.find_runs(resource, workspace=ctx.workspace, since=ctx.since)
+    except ReconcilerError as error:
+        raise ReconcilerError(
+            f"created run {run.run_id}, but the look for a twin made by another apply at the "
+            f"same moment failed: {error}. The next plan shows any twin"
+        ) from error
     oldest = min([run, *twins], key=lambda r: (r.created_at, r.run_id))
     if oldest.run_id == run.run_id:
-        return run, note
-    _cancel(run, provider)
-    return oldest, (
+        return
+    try:
+        _cancel(run, provider)
+    except ReconcilerError as error:
+        raise ReconcilerError(
+            f"created run {run.run_id}, a twin of the older run {oldest.run_id} another apply "
+            f"made at the same moment, and cancelling it failed: {error}. The next plan "
+            "cancels it (duplicate)"
+        ) from error
+    done.created, done.twin = oldest, run
+    done.notes = [
         f"{ADOPTED}: another apply made run {oldest.run_id} at the same moment; "
         f"cancelled our copy {run.run_id}"
-    )
+    ]
 
 
 def _cancel(run: LiveRun, provider: Provider) -> tuple[LiveRun, str | None]:
@@ -180,30 +224,30 @@ def _cancel(run: LiveRun, provider: Provider) -> tuple[LiveRun, str | None]:
     return result, None
 
 
-def _execute(
-    change: Change, provider: Provider, ctx: _Context
-) -> tuple[LiveRun | None, LiveRun | None, str | None]:
-    created: LiveRun | None = None
-    cancelled: LiveRun | None = None
-    notes: list[str] = []
+def _execute(change: Change, provider: Provider, ctx: _Context, done: _Done) -> None:
     match change.action:
         case Action.CREATE | Action.REPLACE:
             # Create first, then cancel: a failed create must not leave the user with nothing.
-            created, note = _create(change, provider, ctx)
-            notes += [note] if note else []
+            _create(change, provider, ctx, done)
             if change.action is Action.REPLACE and change.run is not None:
-                cancelled, note = _cancel(change.run, provider)
-                notes += [note] if note else []
+                try:
+                    done.cancelled, note = _cancel(change.run, provider)
+                except ReconcilerError as error:
+                    created = done.created.run_id if done.created else "-"
+                    raise ReconcilerError(
+                        f"created run {created}, but cancelling the stale run "
+                        f"{change.run.run_id} failed: {error}. The next apply cancels it"
+                    ) from error
+                done.note(note)
         case Action.CANCEL:
             if change.run is None:
                 raise ReconcilerError(f"{change.subject}: the plan has no run to cancel")
-            cancelled, note = _cancel(change.run, provider)
-            notes += [note] if note else []
+            done.cancelled, note = _cancel(change.run, provider)
+            done.note(note)
         case Action.NO_OP:
             pass
         case _:
             assert_never(change.action)
-    return created, cancelled, "; ".join(notes) or None
 
 
 def _run_one(
@@ -219,37 +263,70 @@ def _run_one(
         _log(outcome, "not-started")
         return outcome
     started = clock()
+    done = _Done()
+    error: str | None = None
     try:
-        created, cancelled, note = _execute(change, provider, ctx)
+        _execute(change, provider, ctx, done)
     except ReconcilerError as exc:
-        outcome = ActionOutcome(change=change, ok=False, error=str(exc), seconds=clock() - started)
-    else:
-        outcome = ActionOutcome(
-            change=change,
-            ok=True,
-            created=created,
-            cancelled=cancelled,
-            note=note,
-            seconds=clock() - started,
-        )
+        error = str(exc)
+    outcome = ActionOutcome(
+        change=change,
+        ok=error is None,
+        created=done.created,
+        cancelled=done.cancelled,
+        twin=done.twin,
+        error=error,
+        note="; ".join(done.notes) or None,
+        seconds=clock() - started,
+    )
     _log(outcome, "ok" if outcome.ok else "failed")
     return outcome
 
 
 def _log(outcome: ActionOutcome, word: str) -> None:
+    """Log the action's canonical line, as logfmt: `key=value`, quoted where it must be."""
     change = outcome.change
     run = outcome.created or outcome.cancelled
-    log.info(
-        "apply address=%s action=%s vendor=%s run=%s outcome=%s duration_ms=%d%s%s",
-        change.subject,
-        change.action.value,
-        change.vendor.value,
-        (run.run_id if run else change.run_id) or "-",
-        word,
-        round(outcome.seconds * 1000),
-        f" note={outcome.note!r}" if outcome.note else "",
-        f" error={outcome.error!r}" if outcome.error and outcome.started else "",
-    )
+    fields: list[tuple[str, str | None]] = [
+        ("address", change.subject),
+        ("action", change.action.value),
+        ("vendor", change.vendor.value),
+        ("run", (run.run_id if run else change.run_id) or "-"),
+        ("outcome", word),
+        ("duration_ms", str(round(outcome.seconds * 1000))),
+        ("note", outcome.note),
+        ("error", outcome.error if outcome.started else None),
+    ]
+    log.info("apply %s", logfmt(fields))
+
+
+def logfmt(fields: Iterable[tuple[str, str | None]]) -> str:
+    r"""Format `key=value` pairs as logfmt; pairs whose value is None are left out.
+
+    A value is quoted when it is empty or holds a space, `=`, `"`, `\` or a control
+    character; inside the quotes `\` and `"` are escaped with `\`, and newlines, tabs and
+    other control characters are written as escapes (`\n`, `\t`, `\u001b`), so a vendor's
+    message can never start a log line of its own.
+    """
+    parts: list[str] = []
+    for key, value in fields:
+        if value is None:
+            continue
+        if value and not _NEEDS_QUOTES.search(value):
+            parts.append(f"{key}={value}")
+        else:
+            parts.append(f'{key}="{_ESCAPES.sub(_escape, value)}"')
+    return " ".join(parts)
+
+
+_NEEDS_QUOTES = re.compile(r'[\s="\\\x00-\x1f\x7f]')
+_ESCAPES = re.compile(r'["\\\x00-\x1f\x7f]')
+_NAMED_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED_ESCAPES.get(char) or f"\\u{ord(char):04x}"
 
 
 def apply_plan(

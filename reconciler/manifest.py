@@ -754,8 +754,10 @@ def _build(kind: Kind, document: _Document, display: str) -> Resource:
     lifecycle = value.get("lifecycle") or {}
     triggers = lifecycle.get("triggers") or {}
     rerun_after = lifecycle.get("rerun_after")
-    sensitive = frozenset(
-        _dotted(path[1:]) for path in document.sensitive if path and path[0] == "spec"
+    sensitive = frozenset(  # spec paths without `spec.`; triggers as `lifecycle.triggers.NAME`
+        _dotted(path[1:]) if path[0] == "spec" else _dotted(path)
+        for path in document.sensitive
+        if path and (path[0] == "spec" or path[:2] == ("lifecycle", "triggers"))
     )
     return Resource.build(
         address=Address(kind, value["metadata"]["name"]),

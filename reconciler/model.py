@@ -394,7 +394,8 @@ class Resource:
     natural_key: NaturalKey | None
     adopt_key: str | None
     field_hashes: tuple[tuple[str, str], ...]
-    sensitive_paths: frozenset[str] = frozenset()  # spec paths whose values came from ${ENV}
+    # paths whose values came from ${ENV}: spec paths without `spec.`, `lifecycle.triggers.X`
+    sensitive_paths: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -527,9 +528,12 @@ class DiffKind(StrEnum):
     CHANGED = "changed"
 
 
+SENSITIVE_VALUE = "(sensitive)"  # what a diff shows for a value that came from ${ENV}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)
 class FieldDiff:
-    """One changed field of a replace; `new` is None when it is sensitive or removed."""
+    """One changed field of a replace; `new` is None when removed, SENSITIVE_VALUE when secret."""
 
     path: str
     change: DiffKind
@@ -587,6 +591,27 @@ class VendorCounts:
     matched: int = 0  # unmanaged runs whose natural key equals a declared resource's
     unmanaged: int = 0  # runs with no reconciler ownership at all
     foreign: int = 0  # runs owned by another reconciler workspace (Bland) or another user (Arize)
+
+    @property
+    def others(self) -> int:
+        """Return the runs this workspace does not own: live = managed + others."""
+        return self.foreign + self.unmanaged
+
+    def describe(self) -> str:
+        """Say what the plan saw here as a partition: the parts add up to the live runs.
+
+        `live` = `managed` + `foreign` + `unmanaged`; `matched` is not a further part but a
+        subset of the runs of others (label-less vendors), so it is said as one.
+        """
+        runs = "run" if self.live == 1 else "runs"
+        text = (
+            f"{self.vendor.display_name}: {self.live} live {runs}: {self.managed} managed by "
+            f"this workspace, {self.others} of others, left alone ({self.foreign} owned by "
+            f"another workspace or user, {self.unmanaged} with no known owner)"
+        )
+        if identity_mode(self.vendor) is IdentityMode.NATURAL_KEY:
+            text += f"; {self.matched} of those {self.others} matched by natural key"
+        return text + "."
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

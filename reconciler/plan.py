@@ -13,13 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from deepdiff import DeepDiff
-
 from reconciler.model import (
     LABEL_ADDRESS,
     LABEL_FIELDS,
     LABEL_SPEC_HASH,
     LABEL_WORKSPACE,
+    SENSITIVE_VALUE,
     Action,
     Change,
     DiffKind,
@@ -209,8 +208,8 @@ def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> l
             Identity.ADOPTED: Reason.ADOPTED,
         }[identity]
         changes.append(_change(Action.NO_OP, reason, resource, identity, run=kept))
-        for run in duplicates:  # rule 7
-            changes.append(_cancel(resource, run, Reason.DUPLICATE, identity))
+        for run in duplicates:  # rule 7: protected or not, the oldest is what protect guards
+            changes.append(_change(Action.CANCEL, Reason.DUPLICATE, resource, identity, run=run))
         for run in stale_active:  # rule 3, after a replace whose cancel did not happen
             changes.append(_cancel(resource, run, Reason.SPEC_CHANGED, identity))
         return changes
@@ -323,34 +322,40 @@ def _change(
 
 
 def _field_diffs(run: LiveRun, resource: Resource) -> tuple[FieldDiff, ...]:
-    """List the spec fields a replace changes, from the run's `reconciler.fields` label."""
+    """List the spec fields a replace changes, from the run's `reconciler.fields` label.
+
+    The label holds one hash per top-level field (and trigger), so the diff is made key by
+    key: however many fields changed, each is listed by its own name, never as one change
+    of the whole spec. Values that came from `${ENV}` are masked here, at the source.
+    """
     old = decode_field_hashes(run.label(LABEL_FIELDS))
     if old is None:
         return ()
-    diff = DeepDiff(dict(old), dict(resource.field_hashes))
-    spec = resource.spec
-    triggers = dict(resource.lifecycle.triggers)
+    before, after = dict(old), dict(resource.field_hashes)
     found: list[FieldDiff] = []
-    for kind, key in (
-        (DiffKind.CHANGED, "values_changed"),
-        (DiffKind.ADDED, "dictionary_item_added"),
-        (DiffKind.REMOVED, "dictionary_item_removed"),
-    ):
-        names = [path[len("root['") : -len("']")] for path in diff.get(key, ())]
-        for name in names:
-            new: str | None = None
-            if kind is not DiffKind.REMOVED and name not in resource.sensitive_paths:
-                if name.startswith("lifecycle.triggers."):
-                    new = triggers.get(name[len("lifecycle.triggers.") :])
-                elif not any(  # a secret anywhere inside the field hides all of it
-                    p == name or p.startswith((name + ".", name + "["))
-                    for p in resource.sensitive_paths
-                ):
-                    new = canonical_json(spec.get(name))
-            if new is not None and len(new) > MAX_SHOWN_VALUE:
-                new = new[: MAX_SHOWN_VALUE - 1] + "…"
-            found.append(FieldDiff(path=name, change=kind, new=new))
+    for name in sorted(before.keys() | after.keys()):
+        if name not in after:
+            found.append(FieldDiff(path=name, change=DiffKind.REMOVED))
+        elif name not in before or before[name] != after[name]:
+            kind = DiffKind.ADDED if name not in before else DiffKind.CHANGED
+            found.append(FieldDiff(path=name, change=kind, new=_shown_value(name, resource)))
     return tuple(sorted(found))
+
+
+def _shown_value(name: str, resource: Resource) -> str | None:
+    """Return the new value of field `name` as shown in a diff: masked when it is a secret."""
+    if any(  # a value from ${ENV} anywhere inside the field hides all of it
+        p == name or p.startswith((name + ".", name + "[")) or name.startswith(p + ".")
+        for p in resource.sensitive_paths
+    ):
+        return SENSITIVE_VALUE
+    if name.startswith("lifecycle.triggers."):
+        new = dict(resource.lifecycle.triggers).get(name[len("lifecycle.triggers.") :])
+    else:
+        new = canonical_json(resource.spec.get(name))
+    if new is not None and len(new) > MAX_SHOWN_VALUE:
+        new = new[: MAX_SHOWN_VALUE - 1] + "…"
+    return new
 
 
 # --- runs no resource declares -------------------------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from reconciler import emulator
-from reconciler.apply import apply_plan
+from reconciler.apply import CLOCK_SKEW, apply_plan, logfmt
 from reconciler.model import (
     Action,
     Address,
@@ -155,3 +157,53 @@ def test_a_cancel_that_meets_a_finished_run_succeeds_with_a_note(start_emulator,
     assert outcome.ok
     assert outcome.note is not None
     assert "already finished" in outcome.note
+
+
+@pytest.mark.parametrize("protect", [False, True], ids=["plain", "protected"])
+def test_the_apply_whose_copy_is_newer_cancels_it_and_adopts_the_older_run(
+    start_emulator, clock, protect
+):
+    """Two applies raced at Bland: ours looked before the other created, then created too.
+
+    Right after our create we look again, find the other apply's older run, cancel our own
+    copy (protected or not) and adopt the older run: one active run, without a next apply.
+    """
+    url = start_emulator(seed=1, clock=clock)
+    ours, theirs = provider_for(url), provider_for(url)
+    listed_at = datetime.fromtimestamp(clock.now, UTC)
+    wanted = replace(resource("a"), lifecycle=Lifecycle(protect=protect))
+    try:
+        the_plan = plan([wanted], [], settings=settings(listed_at))
+        # Our look before the create, at the moment the other apply had not created yet:
+        assert [] == ours.find_runs(wanted, workspace="ws", since=listed_at - CLOCK_SKEW)
+        older = theirs.create_run(wanted, workspace="ws", request_id="the-other-apply")
+        clock.advance(1)
+        result = apply_plan(the_plan, {Vendor.BLAND: ours}, concurrency={}, listed_at=listed_at)
+    finally:
+        ours.close()
+        theirs.close()
+    (outcome,) = result.outcomes
+    assert (True, older.run_id) == (outcome.ok, outcome.created and outcome.created.run_id)
+    assert outcome.twin is not None
+    assert (
+        "Apply complete: 0 created, 0 cancelled, 0 replaced, 1 adopted "
+        "(1 after cancelling our own twin copy)." == result.summary
+    )
+    statuses = {r["id"]: r["status"] for r in vendor_runs(url)}
+    assert {older.run_id: "PENDING", outcome.twin.run_id: "CANCELLED"} == statuses
+
+
+@pytest.mark.parametrize(
+    ("fields", "line"),
+    [
+        ([("address", "BlandEvalRun/a"), ("note", None)], "address=BlandEvalRun/a"),
+        ([("note", "adopted: run x")], 'note="adopted: run x"'),
+        ([("error", 'a=b "q" C:\\d')], 'error="a=b \\"q\\" C:\\\\d"'),
+        ([("error", "one\ntwo\x1b")], 'error="one\\ntwo\\u001b"'),
+        ([("note", "")], 'note=""'),
+    ],
+    ids=["bare", "spaces", "equals-quotes-backslash", "control-characters", "empty"],
+)
+def test_log_values_are_quoted_and_escaped_as_logfmt(fields, line):
+    """Values with spaces, `=`, `"`, `\\` or control characters are quoted and escaped."""
+    assert line == logfmt(fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from reconciler.live import gather_live_state
 from reconciler.model import (
     JSON,
     LABEL_PROTECT,
+    SENSITIVE_VALUE,
     Action,
     Address,
     Change,
@@ -408,14 +410,18 @@ class TestRule3Replace:
         old = bland()
         new = bland(call_ids=["call-secret"], sensitive=frozenset({"call_ids"}))
         change = only(make_plan([new], [run(old, "r-1")]))
-        assert (FieldDiff(path="call_ids", change=DiffKind.CHANGED, new=None),) == change.changed
+        assert (
+            FieldDiff(path="call_ids", change=DiffKind.CHANGED, new=SENSITIVE_VALUE),
+        ) == change.changed
 
     def test_sensitive_list_item_hides_the_whole_field(self) -> None:
         """A secret inside a list (`call_ids[0]`) hides the value of the changed field."""
         old = bland()
         new = bland(call_ids=["call-secret"], sensitive=frozenset({"call_ids[0]"}))
         change = only(make_plan([new], [run(old, "r-1")]))
-        assert (FieldDiff(path="call_ids", change=DiffKind.CHANGED, new=None),) == change.changed
+        assert (
+            FieldDiff(path="call_ids", change=DiffKind.CHANGED, new=SENSITIVE_VALUE),
+        ) == change.changed
 
     def test_sensitive_nested_key_hides_the_whole_field(self) -> None:
         """A secret nested under an object field hides the value of that field."""
@@ -425,8 +431,48 @@ class TestRule3Replace:
             sensitive=frozenset({"attached_agents[0].eval_agent_id"}),
         )
         change = only(make_plan([new], [run(old, "r-1")]))
-        expected = (FieldDiff(path="attached_agents", change=DiffKind.CHANGED, new=None),)
+        expected = (
+            FieldDiff(path="attached_agents", change=DiffKind.CHANGED, new=SENSITIVE_VALUE),
+        )
         assert expected == change.changed
+
+    def test_trigger_from_the_environment_is_masked_in_the_diff(self) -> None:
+        """A trigger whose value came from ${ENV} is listed as changed, its value masked."""
+        old = bland(lifecycle=Lifecycle(triggers=(("dataset", canonical_json("old-secret")),)))
+        new = bland(
+            lifecycle=Lifecycle(triggers=(("dataset", canonical_json("new-secret")),)),
+            sensitive=frozenset({"lifecycle.triggers.dataset"}),
+        )
+        change = only(make_plan([new], [run(old, "r-1")]))
+        expected = (
+            FieldDiff(
+                path="lifecycle.triggers.dataset", change=DiffKind.CHANGED, new=SENSITIVE_VALUE
+            ),
+        )
+        assert (Action.REPLACE, expected) == (change.action, change.changed)
+
+    def test_a_spec_whose_every_field_changed_lists_each_field(self) -> None:
+        """When no field is left as it was, each is still listed by name, never as one `root`."""
+        old = Resource.build(
+            address=Address(Kind.BLAND_EVAL_RUN, "nightly"),
+            spec={"call_ids": ["call-1"], "run_mode": "text"},
+            lifecycle=Lifecycle(triggers=(("dataset", canonical_json("v1")),)),
+            source=SourceLocation(path="evals/nightly.yaml", line=1),
+        )
+        new = bland(lifecycle=Lifecycle(triggers=(("model", canonical_json("gpt")),)))
+        change = only(make_plan([new], [run(old, "r-1")]))
+        expected = (
+            FieldDiff(
+                path="attached_agents", change=DiffKind.ADDED, new='[{"eval_agent_id":"agent-1"}]'
+            ),
+            FieldDiff(path="call_ids", change=DiffKind.CHANGED, new='["call-1","call-2"]'),
+            FieldDiff(path="lifecycle.triggers.dataset", change=DiffKind.REMOVED, new=None),
+            FieldDiff(path="lifecycle.triggers.model", change=DiffKind.ADDED, new='"gpt"'),
+            FieldDiff(path="pass_threshold_pct", change=DiffKind.ADDED, new="80"),
+            FieldDiff(path="run_mode", change=DiffKind.REMOVED, new=None),
+        )
+        assert (Action.REPLACE, expected) == (change.action, change.changed)
+        assert all(d.path for d in change.changed)
 
     def test_long_values_are_shortened(self) -> None:
         """A long new value is cut to at most 120 characters, ending with an ellipsis."""
@@ -683,12 +729,22 @@ class TestRule7Duplicates:
             (c.run_id, c.action) for c in p.changes
         ]
 
-    def test_protected_duplicate_is_kept(self) -> None:
-        """A duplicate of a protected resource is reported, not cancelled."""
-        resource = bland(lifecycle=Lifecycle(protect=True))
-        live = [run(resource, "old", minutes_ago=60), run(resource, "new", minutes_ago=10)]
+    @pytest.mark.parametrize(
+        ("lifecycle", "protect_label"),
+        [(Lifecycle(protect=True), False), (Lifecycle(protect=True), True)],
+        ids=["protected-in-manifest", "protect-label"],
+    )
+    def test_a_protected_resource_keeps_its_oldest_run_and_cancels_the_twin(
+        self, lifecycle: Lifecycle, protect_label: bool
+    ) -> None:
+        """Protection guards the run that satisfies the resource, not a twin a race made."""
+        resource = bland(lifecycle=lifecycle)
+        live = [
+            run(resource, "old", minutes_ago=60, protect_label=protect_label),
+            run(resource, "new", minutes_ago=10, protect_label=protect_label),
+        ]
         expected = [
-            (Action.NO_OP, Reason.PROTECTED, NIGHTLY, "new"),
+            (Action.CANCEL, Reason.DUPLICATE, NIGHTLY, "new"),
             (Action.NO_OP, Reason.SATISFIED, NIGHTLY, "old"),
         ]
         assert expected == summary(make_plan([resource], live))
@@ -906,6 +962,38 @@ class TestCounts:
     def test_no_runs_no_counts(self) -> None:
         """A vendor with no live runs has no counts line."""
         assert () == make_plan([bland()], []).counts
+
+    def test_the_counts_line_is_a_partition_whose_parts_add_up(self) -> None:
+        """The line says how many runs are ours and how many of others, and they sum to live."""
+        declared, other = adaline("qa"), adaline("other", prompt="prompt-9")
+        live = [run(declared, "e-1"), run(declared, "e-2", "completed"), run(other, "e-3")]
+        (counts,) = make_plan([declared], live).counts
+        assert (
+            "Adaline: 3 live runs: 0 managed by this workspace, 3 of others, left alone "
+            "(0 owned by another workspace or user, 3 with no known owner); "
+            "2 of those 3 matched by natural key."
+        ) == counts.describe()
+
+    @pytest.mark.parametrize(
+        "vendor_runs",
+        ["bland", "adaline", "arize"],
+    )
+    def test_the_parts_of_the_counts_line_add_up_to_the_live_runs(self, vendor_runs: str) -> None:
+        """Managed + owned by others + no known owner = live; matched is among the others."""
+        resource = {"bland": bland(), "adaline": adaline(), "arize": arize()}[vendor_runs]
+        live = [
+            run(resource, "r-1", created_by=OWNER),
+            run(resource, "r-2", "complete", workspace=None),
+            run(resource, "r-3", workspace="other-ws", created_by="user-other"),
+            run(resource, "r-4", "failed", workspace=None),
+        ]
+        (counts,) = make_plan([resource], live, owners=((Vendor.ARIZE, OWNER),)).counts
+        numbers = [int(n) for n in re.findall(r"\d+", counts.describe())]
+        live_runs, managed, others, foreign, unowned = numbers[:5]
+        assert len(live) == live_runs == managed + others == managed + foreign + unowned
+        if len(numbers) > 5:
+            matched, of_others = numbers[5:]
+            assert (others, True) == (of_others, matched <= others)
 
 
 class TestNaturalKeyVendors:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from fnmatch import fnmatchcase
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -129,16 +130,77 @@ def test_only_active_managed_runs_are_cancelled(world: World) -> None:
 
 @settings(max_examples=150)
 @given(world=worlds())
-def test_protected_runs_are_never_cancelled(world: World) -> None:
-    """A run with the protect label, or of a resource protected in the manifest, stays running."""
+def test_protected_runs_are_never_cancelled_but_their_twins_are(world: World) -> None:
+    """A protected run stays running, unless it is the newer twin of the run it races (rule 7).
+
+    Protection guards the run that satisfies a resource: a duplicate of it may be cancelled,
+    and then the run it duplicates is kept, never cancelled in the same plan.
+    """
     desired, live, config = world
     result = plan(desired, live, settings=config)
     protected_addresses = {str(r.address) for r in desired if r.lifecycle.protect}
+    kept = {c.run_id for c in result.changes if c.action is Action.NO_OP and c.run_id}
     for change in result.changes:
-        if change.cancels:
-            assert change.run is not None
-            assert not change.run.protected
-            assert change.run.label("reconciler.address") not in protected_addresses
+        if not change.cancels:
+            continue
+        assert change.run is not None
+        if change.reason is Reason.DUPLICATE:
+            assert change.resource is not None
+            twins = [
+                c.run
+                for c in result.changes
+                if c.resource == change.resource and c.run is not None and c.run_id in kept
+            ]
+            assert any(t.created_at <= change.run.created_at for t in twins)
+            continue
+        assert not change.run.protected
+        assert change.run.label("reconciler.address") not in protected_addresses
+
+
+def _satisfying_managed_twins(
+    resource: Resource, runs: list[LiveRun], config: PlanSettings
+) -> list[LiveRun]:
+    """Return the active managed runs that satisfy `resource` by its own identity."""
+    cutoff = resource.lifecycle.rerun_after
+    if cutoff is not None and cutoff > config.now:
+        cutoff = None
+    found = []
+    for r in runs:
+        if r.phase is not RunPhase.ACTIVE or (cutoff is not None and r.created_at < cutoff):
+            continue
+        if resource.vendor is Vendor.BLAND:
+            ours = (
+                r.label("reconciler.workspace") == config.workspace
+                and r.label("reconciler.address") == str(resource.address)
+                and r.label("reconciler.spec-hash") == resource.spec_hash
+            )
+        else:
+            owner = config.owner(resource.vendor)
+            ours = owner is not None and r.created_by == owner
+            ours = ours and r.natural_key == resource.natural_key
+        if ours and r.vendor is resource.vendor:
+            found.append(r)
+    return found
+
+
+@settings(max_examples=300)
+@given(world=worlds())
+def test_no_identity_keeps_two_active_managed_runs_after_apply(world: World) -> None:
+    """After an applied plan, no declared identity has two active satisfying runs of ours.
+
+    Protected or not: rule 7 keeps the oldest and cancels every twin a race made.
+    """
+    desired, live, config = world
+    config = replace(config, allow_mass_cancel=True)
+    after = apply_plan(plan(desired, live, settings=config), live, config)
+    for resource in desired:
+        address = str(resource.address)
+        if config.targets and not any(fnmatchcase(address, t) for t in config.targets):
+            continue
+        if any(fnmatchcase(address, e) for e in config.excludes):
+            continue
+        twins = _satisfying_managed_twins(resource, after, config)
+        assert len(twins) <= 1, (str(resource.address), [t.run_id for t in twins])
 
 
 @settings(max_examples=200)

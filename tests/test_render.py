@@ -146,8 +146,8 @@ class TestText:
     def test_counts_say_what_was_left_alone(self):
         text = render_text(_plan())
         assert (
-            "Bland: 5 live run(s): 2 managed, 0 matched by natural key, 2 unmanaged, "
-            "1 owned by others (left alone)." in text
+            "Bland: 5 live runs: 2 managed by this workspace, 3 of others, left alone "
+            "(1 owned by another workspace or user, 2 with no known owner)." in text
         )
 
     def test_no_colour_codes_unless_asked(self):

@@ -57,6 +57,7 @@ class _RecentRuns:
 
     since: datetime
     stamp: float = 0.0
+    began: float = float("-inf")  # when the last refresh began (time.monotonic)
     seen: set[str] = field(default_factory=set)
     index: dict[_Identity, list[LiveRun]] = field(default_factory=dict)
 
@@ -89,6 +90,8 @@ class BlandProvider:
         )
         self._recent_lock = threading.Lock()
         self._recent_cache: _RecentRuns | None = None
+        # when each identity's create returned: a look after it must not reuse older pages
+        self._created: dict[_Identity, float] = {}
 
     def close(self) -> None:
         """Release the HTTP client."""
@@ -224,6 +227,7 @@ class BlandProvider:
                     resource.address,
                     found.run_id,
                 )
+                self._note_created(resource, workspace)
                 return found
             raise TransientProviderError(
                 f"{error.detail}; no run with request id {request_id} exists, so nothing was"
@@ -232,7 +236,18 @@ class BlandProvider:
                 operation="create run",
                 status=error.status,
             ) from error
-        return parse_run(data)
+        run = parse_run(data)
+        self._note_created(resource, workspace)
+        return run
+
+    def _note_created(self, resource: Resource, workspace: str) -> None:
+        """Remember when the create of this identity returned, for the look after it.
+
+        Apply looks again right after each create, to find a twin another apply made at the
+        same moment (rule 7); only a listing begun after the create can show that twin.
+        """
+        with self._recent_lock:
+            self._created[(workspace, str(resource.address), resource.spec_hash)] = time.monotonic()
 
     def _find_request(self, request_id: str, *, since: datetime) -> LiveRun | None:
         for item in self._pages(operation="find a created run"):
@@ -250,25 +265,36 @@ class BlandProvider:
         older one, and kept for FRESH_LOOK_S: an apply of a thousand creates then costs a
         few list pages, not one per create. They are kept indexed by identity, so each look
         is one dict lookup, not a scan of every run the apply has made so far. A run another
-        apply makes inside that window can still be duplicated; rule 7 cancels the newer copy
-        at the next apply.
+        apply makes inside that window can still be duplicated; after a create of the
+        identity the window does not apply (only a listing begun after the create is reused),
+        so apply's look after its create finds the twin and cancels the newer copy (rule 7).
         """
-        found = self._recent(since).get((workspace, str(resource.address), resource.spec_hash))
+        identity = (workspace, str(resource.address), resource.spec_hash)
+        with self._recent_lock:
+            created = self._created.get(identity)
+        found = self._recent(since, fresh_after=created).get(identity)
         return sorted(found or (), key=lambda r: (r.created_at, r.run_id))
 
-    def _recent(self, since: datetime) -> dict[_Identity, list[LiveRun]]:
+    def _recent(
+        self, since: datetime, *, fresh_after: float | None = None
+    ) -> dict[_Identity, list[LiveRun]]:
         """Return the satisfying runs made since `since`, by identity.
 
         A refresh reads only what is new: pages newest first, up to the first run already
         seen (or older than `since`). A run seen once is not read again, so one cancelled
-        within the apply would still count here; the next plan sees it as it is.
+        within the apply would still count here; the next plan sees it as it is. With
+        `fresh_after` (the moment a create of the identity returned), only a refresh begun
+        after it is reused: one refresh serves every look that waited for it.
         """
         with self._recent_lock:
             cache = self._recent_cache
             if cache is None or cache.since != since:
                 cache = self._recent_cache = _RecentRuns(since=since)
-            elif time.monotonic() - cache.stamp < FRESH_LOOK_S:
+            elif time.monotonic() - cache.stamp < FRESH_LOOK_S and (
+                fresh_after is None or cache.began >= fresh_after
+            ):
                 return cache.index
+            began = time.monotonic()
             for item in self._pages(operation="look for runs made since the plan"):
                 run = parse_run(item)
                 if run.created_at < since or run.run_id in cache.seen:
@@ -281,7 +307,7 @@ class BlandProvider:
                         run.label(LABEL_SPEC_HASH),
                     )
                     cache.index.setdefault(identity, []).append(run)
-            cache.stamp = time.monotonic()
+            cache.began, cache.stamp = began, time.monotonic()
             return cache.index
 
     def get_run(self, run: LiveRun) -> LiveRun:

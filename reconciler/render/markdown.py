@@ -287,11 +287,7 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS, ci: CiRun | None = No
         budget.paragraph("**Runs the plan saw:**")
         budget.add("", required=True)
         for counts in plan.counts:
-            budget.add(
-                f"- {counts.vendor.display_name}: {counts.live} live run(s), {counts.managed} "
-                f"managed, {counts.matched} matched by natural key, {counts.unmanaged} "
-                f"unmanaged, {counts.foreign} owned by others (left alone)"
-            )
+            budget.add(f"- {escape(counts.describe())}")
     if plan.notes:
         budget.paragraph("**Notes:**")
         budget.add("", required=True)

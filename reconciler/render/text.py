@@ -94,11 +94,7 @@ def cost_line(plan: Plan) -> str | None:
 
 
 def _counts_line(counts: VendorCounts) -> str:
-    return (
-        f"{counts.vendor.display_name}: {counts.live} live run(s): {counts.managed} managed, "
-        f"{counts.matched} matched by natural key, {counts.unmanaged} unmanaged, "
-        f"{counts.foreign} owned by others (left alone)."
-    )
+    return counts.describe()
 
 
 def render_text(plan: Plan, *, color: bool = False, verbose: bool = False) -> str:
