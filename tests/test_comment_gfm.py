@@ -196,7 +196,7 @@ class TestPlanComment:
         ] == cancels
         counts = _items(_list_after(root, "Runs the plan saw:"))
         assert 2 == len(counts)
-        assert counts[0].startswith("Bland: 3 live run(s), 2 managed")
+        assert counts[0].startswith("Bland: 3 live runs: 2 managed by this workspace")
         notes = _items(_list_after(root, "Notes:"))
         assert ["Adaline: 1 cost estimate(s) failed, shown as unknown: <timeout>"] == notes
 
