@@ -159,7 +159,7 @@ def test_an_older_minor_format_still_reads(saved):
 
 def test_a_newer_format_is_refused_rather_than_guessed(saved):
     path = _edited(saved, lambda d: d.update(format_version="1.99"))
-    with pytest.raises(ConfigError, match="format_version: '1.99' is not a plan format"):
+    with pytest.raises(ConfigError, match=r"format_version: '1\.99' is not a plan format"):
         read_plan_file(path)
 
 

@@ -23,8 +23,11 @@ def project(tmp_path, start_emulator, clock) -> Project:
     return project
 
 
+ACTIVE = frozenset({"PENDING", "QUEUED", "RUNNING"})
+
+
 def active(base_url: str) -> int:
-    return sum(1 for r in runs_at_vendor(base_url) if r["status"] in {"PENDING", "QUEUED", "RUNNING"})
+    return sum(1 for r in runs_at_vendor(base_url) if r["status"] in ACTIVE)
 
 
 @pytest.fixture
