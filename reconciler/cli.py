@@ -108,7 +108,7 @@ def _global_options() -> list[click.Option]:
             ["--config", "config_file"],
             type=click.Path(path_type=Path, dir_okay=False),
             metavar="FILE",
-            help="Path of reconciler.yaml (default: DIR/reconciler.yaml).",
+            help="Path of reconciler.yaml, relative to DIR (default: DIR/reconciler.yaml).",
             **common,
         ),
         click.Option(
@@ -129,7 +129,7 @@ def _make_app(ctx: click.Context) -> App:
     debug = bool(given.get("debug"))
     _setup_logging(debug=debug)
     directory = (chdir or Path(".")).resolve()
-    config_path = (config_file or directory / "reconciler.yaml").resolve()
+    config_path = (directory / (config_file or "reconciler.yaml")).resolve()  # as -chdir
     color = not given.get("no_color") and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     return App(
         directory=directory,
@@ -477,9 +477,13 @@ def validate(app: App) -> int:
         by_vendor[resource.vendor.value] = by_vendor.get(resource.vendor.value, 0) + 1
     files = len({r.source.path for r in resources})
     detail = ", ".join(f"{v}: {n}" for v, n in sorted(by_vendor.items()))
+    from reconciler.secret import scrub
+
     click.echo(
-        f"Valid: {len(resources)} resource(s) in {files} file(s) ({detail}); "
-        f"workspace {config.workspace}."
+        scrub(
+            f"Valid: {len(resources)} resource(s) in {files} file(s) ({detail}); "
+            f"workspace {config.workspace}."
+        )
     )
     return ExitCode.OK
 
@@ -682,7 +686,9 @@ def _gate(the_plan: Plan, providers: Mapping[Vendor, Provider], *, timeout: floa
         progress=progress,
     )
     progress.close()
-    click.echo(_render_status(result, "table"), nl=False)
+    from reconciler.secret import scrub
+
+    click.echo(scrub(_render_status(result, "table")), nl=False)
     return int(result.exit_code)
 
 
@@ -903,7 +909,7 @@ def _event_pr_number(environ: Mapping[str, str]) -> int | None:
 @click.option(
     "--file",
     "body_file",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
     help="The comment, from `plan --format markdown` (default: stdin).",
 )
@@ -932,7 +938,15 @@ def comment_command(
             raise ConfigError("no comment: pass --file FILE or pipe `plan --format markdown`")
         body = stdin.read()
     else:
-        body = body_file.read_text(encoding="utf-8")
+        path = app.path(body_file)
+        try:
+            body = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(
+                f"{path}: cannot read the comment ({reason}). "
+                "Pass the file `reconciler plan --format markdown` wrote"
+            ) from exc
     if first_line_marker(body) is None:
         raise ConfigError(
             "the comment's first line is not a reconciler marker (<!-- reconciler:WORKSPACE -->): "

@@ -174,7 +174,8 @@ def check_saved_plan(saved: SavedPlan, fresh: Plan, state: LiveState) -> None:
     """Raise StalePlanError unless `fresh` (planned now) is what `saved` promised."""
     if saved.workspace != scrub(fresh.workspace):  # a workspace from ${ENV} is saved masked
         raise ConfigError(
-            f"the plan was made for workspace {saved.workspace!r}, this is {fresh.workspace!r}. "
+            f"the plan was made for workspace {saved.workspace!r}, "
+            f"this is {scrub(fresh.workspace)!r}. "
             "Apply it from the repository it was made in"
         )
     problems: list[str] = []

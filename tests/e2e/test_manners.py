@@ -91,6 +91,12 @@ class TestGlobalOptions:
         )
         assert 0 == result.exit_code, result.stderr
 
+    def test_a_relative_config_file_is_relative_to_the_project_directory(self, project):
+        """-C is Terraform's -chdir: `--config` too is read from inside DIR."""
+        (project.root / "reconciler.yaml").rename(project.root / "other.yaml")
+        result = project.run("--config", "other.yaml", "validate")
+        assert 0 == result.exit_code, result.stderr
+
     @pytest.mark.parametrize("command", ["plan", "apply", "status", "validate"])
     def test_help_shows_each_global_option_once(self, project, command):
         text = project.runner.invoke(cli, [command, "--help"]).stdout
