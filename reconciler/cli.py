@@ -284,18 +284,21 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
     from reconciler import emulator
 
     state_dir = root / STATE_DIR
+    state_path = state_dir / "emulator.sqlite3"
     try:
         state_dir.mkdir(exist_ok=True)
-        writable = os.access(state_dir, os.W_OK | os.X_OK)
+        writable = os.access(state_dir, os.W_OK | os.X_OK) and (
+            not state_path.exists() or os.access(state_path, os.R_OK | os.W_OK)
+        )
     except OSError as exc:
         raise ConfigError(
             f"{state_dir}: cannot create the embedded emulator's state directory "
             f"({exc.strerror}). Make {root} writable, or remove the file in the way"
         ) from exc
-    if not writable:
+    if not writable:  # sqlite would fail later, inside a request, as a vendor error
         raise ConfigError(
             f"{state_dir}: the embedded emulator cannot write its state there (permission "
-            "denied). Make the directory writable, or run from a writable copy of the project"
+            "denied). Make it writable, or run from a writable copy of the project"
         )
     try:
         time_scale = float(environ.get("RECONCILER_EMULATOR_TIME_SCALE", "60"))
@@ -306,7 +309,7 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
         0,
         seed=EMBEDDED_SEED,
         time_scale=time_scale,
-        state_path=state_dir / "emulator.sqlite3",
+        state_path=state_path,
     )
     # A short poll interval: shutdown() waits up to one interval, and every command pays it.
     thread = threading.Thread(

@@ -126,22 +126,35 @@ class TestUnwritable:
         ) == one_error(stderr)
         assert [] == list(locked.iterdir())
 
-    def test_an_embedded_emulator_that_cannot_keep_its_state_is_one_line(self, shared_dir):
+    @pytest.mark.parametrize(
+        ("locked", "message"),
+        [
+            ("", "cannot create the embedded emulator's state directory (Permission denied)"),
+            (".reconciler", "the embedded emulator cannot write its state there"),
+            (".reconciler/emulator.sqlite3", "the embedded emulator cannot write its state there"),
+        ],
+        ids=["project-read-only", "state-dir-read-only", "state-file-read-only"],
+    )
+    def test_an_embedded_emulator_that_cannot_keep_its_state_is_one_line(
+        self, shared_dir, locked, message
+    ):
         project = Project(root=shared_dir, base_url="emulator")
         project.configure()
         project.declare("nightly")
-        readable(shared_dir)
+        if locked:
+            (shared_dir / ".reconciler").mkdir()
+        if locked.endswith(".sqlite3"):
+            (shared_dir / locked).write_bytes(b"")
+        readable(shared_dir)  # nobody may read every file, and write none it did not make
+        if locked.endswith(".sqlite3"):
+            (shared_dir / ".reconciler").chmod(0o777)
 
         code, _, stderr = run_unprivileged(
             ["-C", str(shared_dir), "plan"], env={"BLAND_API_KEY": API_KEY}
         )
 
         assert 1 == code
-        state = shared_dir / ".reconciler"
-        assert one_error(stderr).startswith(
-            f"Error: {state}: cannot create the embedded emulator's state directory"
-        )
-        assert f"Make {shared_dir} writable" in stderr
+        assert one_error(stderr).startswith(f"Error: {shared_dir / '.reconciler'}: {message}")
 
 
 class TestStatusFiles:
