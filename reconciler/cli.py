@@ -474,14 +474,14 @@ mass_cancel_option = click.option(
 @pass_app
 def validate(app: App) -> int:
     """Check reconciler.yaml and every manifest, offline."""
+    from reconciler.secret import scrub
+
     config, resources = _load(app)
     by_vendor: dict[str, int] = {}
     for resource in resources:
         by_vendor[resource.vendor.value] = by_vendor.get(resource.vendor.value, 0) + 1
     files = len({r.source.path for r in resources})
     detail = ", ".join(f"{v}: {n}" for v, n in sorted(by_vendor.items()))
-    from reconciler.secret import scrub
-
     click.echo(
         scrub(
             f"Valid: {len(resources)} resource(s) in {files} file(s) ({detail}); "
