@@ -91,6 +91,9 @@ TABLE = [
     row("status-o-directory-missing", "status -o junit:missing/report.xml", "missing/report.xml: directory"),
     row("status-o-parent-is-a-file", "status -o json:notes.txt/s.json", "is a file, not a directory", {"notes.txt": "x"}),
     row("state-dir-is-a-file", "plan", ".reconciler: cannot create the embedded emulator's state directory", {"reconciler.yaml": EMULATED, ".reconciler": "x"}),
+    # --- comment --file (relative to -C DIR, like every path) ---
+    row("comment-file-missing", "comment --repo o/r --pr 1 --file comment.md", "comment.md: cannot read the comment (No such file or directory)"),
+    row("comment-file-not-utf8", "comment --repo o/r --pr 1 --file comment.md", "comment.md: cannot read the comment (not UTF-8 text)", {"comment.md": b"\xff<!--"}),
     # --- scope globs that match nothing (a typo must not read as `No changes.`) ---
     row("target-matches-nothing", "plan --target BlandEvalRun/nightlyy", "--target 'BlandEvalRun/nightlyy' matches no declared address and no live run"),
     row("exclude-matches-nothing", "plan --exclude 'Bland*/x'", "--exclude 'Bland*/x' matches no declared address"),
