@@ -321,6 +321,8 @@ def _param_rows(command: Any, ctx: Any) -> tuple[list[tuple[str, ...]], list[tup
             continue
         if not isinstance(param, click.Option) or param.hidden:
             continue
+        if ctx.parent is not None and param.name in {p.name for p in ctx.parent.command.params}:
+            continue  # a global option, also taken after the command: listed once, above
         names = ", ".join(f"`{n}`" for n in [*param.opts, *param.secondary_opts])
         if param.is_flag:
             value = "flag"

@@ -6,11 +6,12 @@ it just raises. Exit codes live in `ExitCode`, documented in docs/reference/exit
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.model import Plan, PlanSettings, Resource, Vendor
+from reconciler.model import LiveRun, Plan, PlanSettings, Resource, Vendor
 
 if TYPE_CHECKING:  # imported lazily at run time: `reconciler --help` must start fast
     from reconciler.gates import StatusResult
@@ -60,13 +61,120 @@ class App:
     debug: bool
     color: bool
     environ: Mapping[str, str]
+    # As typed, for hints that must work when copied: `-C DIR` and `--config FILE`.
+    chdir: str | None = None
+    config_file: str | None = None
+
+    def path(self, given: Path) -> Path:
+        """Resolve a path from the command line as Terraform's -chdir does: relative to DIR."""
+        return given if given.is_absolute() else self.directory / given
+
+    def command(self, *args: str) -> str:
+        """Return a reconciler command line that works when copied from where this one ran."""
+        import shlex
+
+        words = ["reconciler"]
+        if self.chdir is not None:
+            words += ["-C", self.chdir]
+        if self.config_file is not None:
+            words += ["--config", self.config_file]
+        return shlex.join([*words, *args])
 
 
 pass_app = click.make_pass_decorator(App)
 
+GLOBALS = "reconciler.globals"  # ctx.meta key: the global options, before or after the command
+
+
+def _record_global(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Record a global option that was given; one given after the command wins."""
+    if value is not None and value is not False and param.name is not None:
+        ctx.meta.setdefault(GLOBALS, {})[param.name] = value
+    return value
+
+
+def _global_options() -> list[click.Option]:
+    """Return the global options, for the group and (so they also work after it) each command."""
+    common: dict[str, Any] = {"expose_value": False, "callback": _record_global}
+    return [
+        click.Option(
+            ["-C", "directory"],
+            type=click.Path(path_type=Path, file_okay=False),
+            metavar="DIR",
+            help="Run in DIR (where reconciler.yaml lives), as Terraform's -chdir: relative "
+            "paths given to -out, -o, apply FILE and --plan are relative to DIR too.",
+            **common,
+        ),
+        click.Option(
+            ["--config", "config_file"],
+            type=click.Path(path_type=Path, dir_okay=False),
+            metavar="FILE",
+            help="Path of reconciler.yaml, relative to DIR (default: DIR/reconciler.yaml).",
+            **common,
+        ),
+        click.Option(
+            ["--debug"], is_flag=True, help="Log every HTTP request; show tracebacks.", **common
+        ),
+        click.Option(["--no-color"], is_flag=True, help="Never colour output.", **common),
+    ]
+
+
+GLOBAL_NAMES = frozenset(str(o.name) for o in _global_options())
+
+
+def _make_app(ctx: click.Context) -> App:
+    """Build the App from the global options, wherever on the command line they were given."""
+    given: dict[str, Any] = ctx.meta.get(GLOBALS, {})
+    chdir: Path | None = given.get("directory")
+    config_file: Path | None = given.get("config_file")
+    debug = bool(given.get("debug"))
+    _setup_logging(debug=debug)
+    directory = (chdir or Path(".")).resolve()
+    config_path = (directory / (config_file or "reconciler.yaml")).resolve()  # as -chdir
+    color = not given.get("no_color") and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    return App(
+        directory=directory,
+        config_path=config_path,
+        debug=debug,
+        color=color,
+        environ=dict(os.environ),
+        chdir=str(chdir) if chdir is not None else None,
+        config_file=str(config_file) if config_file is not None else None,
+    )
+
+
+class ReconcilerCommand(click.Command):
+    """A command that also takes the global options after its name (`validate -C evals`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(_global_options())
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Build the App from every global option given, then run the command."""
+        ctx.obj = _make_app(ctx)
+        return super().invoke(ctx)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the command's own options, then the global ones under a heading of their own."""
+        own: list[tuple[str, str]] = []
+        shared: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                (shared if param.name in GLOBAL_NAMES else own).append(record)
+        if own:
+            with formatter.section("Options"):
+                formatter.write_dl(own)
+        if shared:
+            with formatter.section("Global options (before or after the command)"):
+                formatter.write_dl(shared)
+
 
 class ReconcilerGroup(click.Group):
     """A click group whose `main` maps every outcome to our exit codes (usage errors: 1)."""
+
+    command_class = ReconcilerCommand
 
     def main(  # type: ignore[override]
         self,
@@ -126,40 +234,17 @@ def _version() -> str:
     return __version__
 
 
-@click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "-C",
-    "directory",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=".",
-    help="Run as if started in DIR (where reconciler.yaml lives).",
+@click.group(
+    cls=ReconcilerGroup,
+    params=_global_options(),
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Path of reconciler.yaml (default: DIR/reconciler.yaml).",
-)
-@click.option("--debug", is_flag=True, help="Log every HTTP request; show tracebacks.")
-@click.option("--no-color", is_flag=True, help="Never colour output.")
 @click.version_option(_version(), "--version", prog_name="reconciler")
-@click.pass_context
-def cli(
-    ctx: click.Context, directory: Path, config_file: Path | None, debug: bool, no_color: bool
-) -> None:
-    """GitOps for LLM eval runs: plan and apply eval runs from YAML manifests."""
-    _setup_logging(debug=debug)
-    directory = directory.resolve()
-    config_path = (config_file or directory / "reconciler.yaml").resolve()
-    color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    ctx.obj = App(
-        directory=directory,
-        config_path=config_path,
-        debug=debug,
-        color=color,
-        environ=dict(os.environ),
-    )
+def cli() -> None:
+    """GitOps for LLM eval runs: plan and apply eval runs from YAML manifests.
+
+    The global options work before or after the command (`reconciler validate -C evals`).
+    """
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -197,7 +282,22 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
     from reconciler import emulator
 
     state_dir = root / STATE_DIR
-    state_dir.mkdir(exist_ok=True)
+    state_path = state_dir / "emulator.sqlite3"
+    try:
+        state_dir.mkdir(exist_ok=True)
+        writable = os.access(state_dir, os.W_OK | os.X_OK) and (
+            not state_path.exists() or os.access(state_path, os.R_OK | os.W_OK)
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"{state_dir}: cannot create the embedded emulator's state directory "
+            f"({exc.strerror}). Make {root} writable, or remove the file in the way"
+        ) from exc
+    if not writable:  # sqlite would fail later, inside a request, as a vendor error
+        raise ConfigError(
+            f"{state_dir}: the embedded emulator cannot write its state there (permission "
+            "denied). Make it writable, or run from a writable copy of the project"
+        )
     try:
         time_scale = float(environ.get("RECONCILER_EMULATOR_TIME_SCALE", "60"))
     except ValueError as exc:
@@ -207,7 +307,7 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
         0,
         seed=EMBEDDED_SEED,
         time_scale=time_scale,
-        state_path=state_dir / "emulator.sqlite3",
+        state_path=state_path,
     )
     # A short poll interval: shutdown() waits up to one interval, and every command pays it.
     thread = threading.Thread(
@@ -298,6 +398,7 @@ def _make_plan(
     config, resources = _load(app)
     providers = _open_providers(stack, app, config, _vendors(config, resources))
     state = gather_live_state(providers, resources)
+    _check_globs(targets=targets, excludes=excludes, resources=resources, runs=state.runs)
     settings = _settings(
         config, targets=targets, excludes=excludes, allow_mass_cancel=allow_mass_cancel
     )
@@ -311,20 +412,46 @@ def _make_plan(
     return config, the_plan, providers, state
 
 
+def _check_globs(
+    *,
+    targets: Sequence[str],
+    excludes: Sequence[str],
+    resources: Sequence[Resource],
+    runs: Sequence[LiveRun] | None = None,
+) -> None:
+    """Refuse a --target/--exclude glob that matches nothing: a typo must not read as No changes.
+
+    `runs` is None where no live state was read (status judges declared resources only).
+    """
+    from reconciler.plan import unmatched_globs
+
+    for option, globs in (("--target", targets), ("--exclude", excludes)):
+        for glob in unmatched_globs(globs, resources=resources, runs=runs or ()):
+            where = "declared address" + (" and no live run" if runs is not None else "")
+            raise ConfigError(
+                f"{option} {glob!r} matches no {where}. "
+                "Check it against `reconciler plan -v` (addresses look like "
+                "BlandEvalRun/checkout-nightly)"
+            )
+
+
 def _echo_plan(app: App, the_plan: Plan, *, fmt: str = "text", verbose: bool = False) -> None:
+    """Print the plan; values from ${ENV} (a workspace too) are masked, as in every output."""
+    from reconciler.secret import scrub
+
     if fmt == "markdown":
         from reconciler.render.markdown import render_markdown
 
-        click.echo(render_markdown(the_plan, ci=_ci_run(app.environ)), nl=False)
-        return
-    if fmt == "json":
+        text = render_markdown(the_plan, ci=_ci_run(app.environ))
+    elif fmt == "json":
         from reconciler.render.json import render_json
 
-        click.echo(render_json(the_plan), nl=False)
+        text = render_json(the_plan)
     else:
         from reconciler.render.text import render_text
 
-        click.echo(render_text(the_plan, color=app.color, verbose=verbose), nl=False)
+        text = render_text(the_plan, color=app.color, verbose=verbose)
+    click.echo(scrub(text), nl=False)
 
 
 def _ci_run(environ: Mapping[str, str]) -> CiRun | None:
@@ -379,6 +506,8 @@ mass_cancel_option = click.option(
 @pass_app
 def validate(app: App) -> int:
     """Check reconciler.yaml and every manifest, offline."""
+    from reconciler.secret import scrub
+
     config, resources = _load(app)
     by_vendor: dict[str, int] = {}
     for resource in resources:
@@ -386,8 +515,10 @@ def validate(app: App) -> int:
     files = len({r.source.path for r in resources})
     detail = ", ".join(f"{v}: {n}" for v, n in sorted(by_vendor.items()))
     click.echo(
-        f"Valid: {len(resources)} resource(s) in {files} file(s) ({detail}); "
-        f"workspace {config.workspace}."
+        scrub(
+            f"Valid: {len(resources)} resource(s) in {files} file(s) ({detail}); "
+            f"workspace {config.workspace}."
+        )
     )
     return ExitCode.OK
 
@@ -427,6 +558,12 @@ def plan(
     allow_mass_cancel: bool,
 ) -> int:
     """Show what apply would create and cancel."""
+    from reconciler.outputs import check_writable
+    from reconciler.secret import scrub
+
+    out_path = app.path(out) if out is not None else None
+    if out_path is not None:
+        check_writable(out_path)  # before any listing: a typo in -out fails at once
     try:
         with ExitStack() as stack:
             _, the_plan, _, state = _make_plan(
@@ -437,18 +574,25 @@ def plan(
             click.echo(_failed_plan_comment(app, error), nl=False)
         raise
     _echo_plan(app, the_plan, fmt=fmt, verbose=verbose)
-    if out is not None:
+    if out is not None and out_path is not None:
         from reconciler.planfile import write_plan_file
 
         write_plan_file(
-            out,
+            out_path,
             the_plan,
             state,
             targets=target,
             excludes=exclude,
             allow_mass_cancel=allow_mass_cancel,
         )
-        click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.", err=True)
+        if the_plan.refusal:
+            hint = app.command("apply", "--allow-mass-cancel", str(out))
+            click.echo(
+                scrub(f"Saved the refused plan to {out}; only `{hint}` applies it."), err=True
+            )
+        else:
+            hint = app.command("apply", str(out))
+            click.echo(scrub(f"Saved the plan to {out}; apply it with `{hint}`."), err=True)
     if the_plan.refusal:
         raise ConfigError(the_plan.refusal)
     if detailed_exitcode and the_plan.has_changes:
@@ -457,9 +601,7 @@ def plan(
 
 
 @cli.command()
-@click.argument(
-    "plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True)
-)
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required in CI).")
 @target_option
 @exclude_option
@@ -496,13 +638,19 @@ def apply(
         if plan_file is not None:
             from reconciler.planfile import check_saved_plan, read_plan_file
 
-            saved = read_plan_file(plan_file)
+            # The safety options come from this command line, never from the file: a saved
+            # plan never widens what apply may do (docs/cli.md).
+            saved = read_plan_file(app.path(plan_file))
+            if saved.refusal and not allow_mass_cancel:
+                raise ConfigError(saved.refusal)
+            if saved.cost_refusal and not allow_cost:
+                raise ConfigError(saved.cost_refusal)
             config, the_plan, providers, state = _make_plan(
                 stack,
                 app,
                 targets=saved.targets,
                 excludes=saved.excludes,
-                allow_mass_cancel=saved.allow_mass_cancel,
+                allow_mass_cancel=allow_mass_cancel,
                 allow_cost=allow_cost,
             )
             check_saved_plan(saved, the_plan, state)
@@ -531,7 +679,9 @@ def apply(
                     "apply needs confirmation, and stdin is not a terminal. "
                     "Pass --auto-approve (CI), or apply a saved plan file"
                 )
-            click.confirm("Apply these changes?", abort=True)
+            if not click.confirm("Apply these changes?"):
+                click.echo("Apply cancelled.", err=True)
+                return ExitCode.ERROR
         concurrency = {
             p.vendor: p.max_concurrency for p in config.providers if p.vendor in providers
         }
@@ -576,7 +726,9 @@ def _gate(the_plan: Plan, providers: Mapping[Vendor, Provider], *, timeout: floa
         progress=progress,
     )
     progress.close()
-    click.echo(_render_status(result, "table"), nl=False)
+    from reconciler.secret import scrub
+
+    click.echo(scrub(_render_status(result, "table")), nl=False)
     return int(result.exit_code)
 
 
@@ -590,16 +742,17 @@ class _Progress:
     def __call__(self, result: StatusResult) -> None:
         from reconciler.gates import Outcome, progress_of
 
-        done = len(result.resources) - result.count(Outcome.RUNNING)
+        # Runs, not resources: a resource with no run yet has nothing to wait for.
+        runs = [s for s in result.resources if s.run is not None]
+        done = sum(1 for s in runs if s.outcome is not Outcome.RUNNING)
         items_done = items_total = 0
-        for status in result.resources:
+        for status in runs:
             if status.run is not None:
                 got, total = progress_of(status.resource.vendor, status.run.raw_object)
                 items_done += got
                 items_total += total if total is not None else got
         line = (
-            f"status: {done}/{len(result.resources)} run(s) finished, "
-            f"{items_done}/{items_total} item(s) scored"
+            f"status: {done}/{len(runs)} run(s) finished, {items_done}/{items_total} item(s) scored"
         )
         if self.live:
             click.echo(f"\r{line} ({result.elapsed_s:.0f} s)\033[K", err=True, nl=False)
@@ -675,7 +828,7 @@ def _output_spec(value: str) -> tuple[str, Path]:
 @click.option(
     "--plan",
     "plan_file",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=click.Path(path_type=Path, dir_okay=False),
     help="A saved plan (plan -out) to show above the status in the Markdown comment.",
 )
 @target_option
@@ -691,26 +844,32 @@ def status(
     exclude: tuple[str, ...],
 ) -> int:
     """Wait for the current runs, judge their thresholds; exit 0, 1, 3 or 4."""
+    from reconciler.outputs import write_atomically
+    from reconciler.plan import scope_matcher
+    from reconciler.secret import scrub
     from reconciler.status import wait_and_judge
 
-    files = [_output_spec(o) for o in outputs]
+    # Files are checked only when written, after the result is on stdout: a CI log must
+    # show the gate's verdict even when a report path is wrong (docs/cli.md).
+    files = [(out_fmt, app.path(path)) for out_fmt, path in map(_output_spec, outputs)]
     the_plan: Plan | None = None
     with ExitStack() as stack:
         if plan_file is not None:
             from reconciler.planfile import check_saved_plan, read_plan_file
 
-            saved = read_plan_file(plan_file)
+            saved = read_plan_file(app.path(plan_file))
             _, the_plan, _, state = _make_plan(
                 stack,
                 app,
                 targets=saved.targets,
                 excludes=saved.excludes,
-                allow_mass_cancel=saved.allow_mass_cancel,
+                allow_mass_cancel=False,  # shown as saved: a refused plan shows its refusal
             )
             check_saved_plan(saved, the_plan, state)
         config, resources = _load(app)
-        matcher = _scope_filter(target, exclude)
-        resources = tuple(r for r in resources if matcher(str(r.address)))
+        _check_globs(targets=target, excludes=exclude, resources=resources)
+        in_scope = scope_matcher(target, exclude)
+        resources = tuple(r for r in resources if in_scope(str(r.address)))
         providers = _open_providers(stack, app, config, _vendors(config, resources))
         progress = _Progress()
         result = wait_and_judge(
@@ -721,9 +880,12 @@ def status(
             progress=progress,
         )
         progress.close()
+    if timeout == 0:  # judged as they are, without waiting: runs still active did not time out
+        result = dataclasses.replace(result, timed_out=False)
+    # The result first: a report file that cannot be written must not hide it.
+    click.echo(scrub(_render_status(result, fmt, the_plan, app=app)), nl=False)
     for out_fmt, path in files:
-        path.write_text(_render_status(result, out_fmt, the_plan, app=app), encoding="utf-8")
-    click.echo(_render_status(result, fmt, the_plan, app=app), nl=False)
+        write_atomically(path, scrub(_render_status(result, out_fmt, the_plan, app=app)))
     return int(result.exit_code)
 
 
@@ -752,17 +914,6 @@ def _render_status(
         "junit": views.render_status_junit,
     }
     return renderers[fmt](result)
-
-
-def _scope_filter(targets: Sequence[str], excludes: Sequence[str]) -> Callable[[str], bool]:
-    import fnmatch
-
-    def matches(address: str) -> bool:
-        if targets and not any(fnmatch.fnmatchcase(address, t) for t in targets):
-            return False
-        return not any(fnmatch.fnmatchcase(address, e) for e in excludes)
-
-    return matches
 
 
 def _event_pr_number(environ: Mapping[str, str]) -> int | None:
@@ -801,7 +952,7 @@ def _event_pr_number(environ: Mapping[str, str]) -> int | None:
 @click.option(
     "--file",
     "body_file",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True),
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
     help="The comment, from `plan --format markdown` (default: stdin).",
 )
@@ -830,7 +981,15 @@ def comment_command(
             raise ConfigError("no comment: pass --file FILE or pipe `plan --format markdown`")
         body = stdin.read()
     else:
-        body = body_file.read_text(encoding="utf-8")
+        path = app.path(body_file)
+        try:
+            body = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(
+                f"{path}: cannot read the comment ({reason}). "
+                "Pass the file `reconciler plan --format markdown` wrote"
+            ) from exc
     if first_line_marker(body) is None:
         raise ConfigError(
             "the comment's first line is not a reconciler marker (<!-- reconciler:WORKSPACE -->): "

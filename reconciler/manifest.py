@@ -38,7 +38,7 @@ from reconciler.model import (
     canonical_json,
     parse_instant,
 )
-from reconciler.secret import Secret
+from reconciler.secret import Secret, remember
 
 API_VERSION = "reconciler/v1"
 CONFIG_NAME = "reconciler.yaml"
@@ -230,6 +230,7 @@ class _Reader:
                     f"Export {name} before running reconciler",
                 )
                 return ""
+            remember(value)  # a value from the environment is never shown (secret.scrub)
             return value
 
         return ENV_REFERENCE.sub(replace, text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -391,7 +391,7 @@ def _prune(
         # declared, and adopted runs are unmanaged.
         if run.phase is not RunPhase.ACTIVE:
             continue
-        subject = run.label(LABEL_ADDRESS) or str(run.natural_key or run.run_id)
+        subject = run_subject(run)
         if not in_scope(subject):
             continue
         identity = Identity.LABELS if vendor.mode is IdentityMode.LABELS else Identity.NATURAL_KEY
@@ -429,6 +429,24 @@ class _Matcher:
 
 def _scope(settings: PlanSettings) -> _Matcher:
     return _Matcher(settings.targets, settings.excludes)
+
+
+def scope_matcher(targets: Sequence[str], excludes: Sequence[str]) -> Callable[[str], bool]:
+    """Return the --target/--exclude test the planner applies to an address or run subject."""
+    return _Matcher(targets, excludes)
+
+
+def run_subject(run: LiveRun) -> str:
+    """Return what a run no resource declares is called in a plan: its address label or key."""
+    return run.label(LABEL_ADDRESS) or str(run.natural_key or run.run_id)
+
+
+def unmatched_globs(
+    globs: Sequence[str], *, resources: Sequence[Resource], runs: Sequence[LiveRun]
+) -> tuple[str, ...]:
+    """Return the globs that match no declared address and no live run (a typo, most likely)."""
+    subjects = {str(r.address) for r in resources} | {run_subject(r) for r in runs}
+    return tuple(g for g in globs if not any(fnmatch.fnmatchcase(s, g) for s in subjects))
 
 
 def _refusal(

@@ -11,12 +11,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+
+import jsonschema
 
 from reconciler.errors import ConfigError, StalePlanError
 from reconciler.live import LiveState
 from reconciler.model import JSON, JSONObject, Plan, Vendor
+from reconciler.outputs import write_atomically
 from reconciler.render.json import FORMAT_VERSION, plan_document
+from reconciler.secret import scrub
+
+PLAN_SCHEMA = "plan.schema.json"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,7 +35,10 @@ class SavedPlan:
     prior: tuple[tuple[Vendor, str, tuple[tuple[str, str], ...]], ...]
     targets: tuple[str, ...]
     excludes: tuple[str, ...]
-    allow_mass_cancel: bool
+    # A guard's refusal, recorded so that apply refuses the file with the same message. The
+    # allow flags are never read from the file: apply's own command line decides (docs/cli.md).
+    refusal: str | None
+    cost_refusal: str | None
 
 
 def _change_keys(document: JSONObject) -> tuple[tuple[str, str, str, str], ...]:
@@ -59,7 +69,12 @@ def write_plan_file(
     excludes: Sequence[str],
     allow_mass_cancel: bool,
 ) -> None:
-    """Write `plan` and what it was made from to `path`."""
+    """Write `plan` and what it was made from to `path`, whole or not at all.
+
+    `allow_mass_cancel` is recorded for the reader's information only; a refused plan is
+    written with its refusal, which `apply FILE` repeats. Secrets (values from `${ENV}`,
+    such as a workspace) are masked, as in every output.
+    """
     document = plan_document(plan)
     prior: dict[str, JSON] = {}
     for vendor in state.vendors:
@@ -71,62 +86,96 @@ def write_plan_file(
         "excludes": list(excludes),
         "allow_mass_cancel": allow_mass_cancel,
     }
-    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_atomically(path, scrub(json.dumps(document, indent=2, sort_keys=True) + "\n"))
+
+
+def _load_schema() -> JSONObject:
+    text = resources.files("reconciler").joinpath("schemas", PLAN_SCHEMA).read_text("utf-8")
+    schema: JSONObject = json.loads(text)
+    return schema
+
+
+def _field(error: jsonschema.ValidationError) -> str:
+    """Return where in the file `error` is, as `options.targets` or `changes[0].run`."""
+    where = ""
+    for part in error.absolute_path:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    return where or "(the whole file)"
+
+
+def _minor(version: str) -> int | None:
+    major, _, minor = version.partition(".")
+    if major != FORMAT_VERSION.partition(".")[0] or not minor.isdigit():
+        return None
+    return int(minor)
 
 
 def read_plan_file(path: Path) -> SavedPlan:
-    """Read a plan file written by `plan -out`; raise ConfigError when it is not one."""
+    """Read a plan file written by `plan -out`; raise ConfigError naming the field if not one.
+
+    The file is checked against schemas/plan.schema.json before anything in it is used: a
+    hand-edited or truncated file is refused, never half-read.
+    """
+    again = "Make a new one with `reconciler plan -out FILE`"
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the plan file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a plan file (not UTF-8 text). {again}") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"{path}:{exc.lineno}: not a plan file (invalid JSON). "
-            "Pass a file written by `reconciler plan -out FILE`"
+            f"{path}:{exc.lineno}: not a plan file (invalid JSON: {exc.msg}). {again}"
         ) from exc
-    if not isinstance(document, dict) or document.get("format_version") != FORMAT_VERSION:
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: not a plan file (not a JSON object). {again}")
+    version = document.get("format_version")
+    current = _minor(FORMAT_VERSION) or 0
+    minor = _minor(version) if isinstance(version, str) else None
+    if minor is None or minor > current:
         raise ConfigError(
-            f"{path}: not a plan file of format {FORMAT_VERSION}. "
-            "Make a new one with `reconciler plan -out FILE`"
+            f"{path}: format_version: {version!r} is not a plan format this reconciler reads "
+            f"(1.0 to {FORMAT_VERSION}). {again}"
         )
-    prior_doc = document.get("prior_state")
-    options = document.get("options")
-    if not isinstance(prior_doc, dict) or not isinstance(options, dict):
+    if "prior_state" not in document or "options" not in document:
         raise ConfigError(
             f"{path}: this is JSON plan output, not a saved plan. "
             "Make one with `reconciler plan -out FILE`"
         )
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(_load_schema()).iter_errors(document)
+    )
+    if error is not None:
+        raise ConfigError(f"{path}: {_field(error)}: {error.message}. {again}")
     prior: list[tuple[Vendor, str, tuple[tuple[str, str], ...]]] = []
-    for name, entry in sorted(prior_doc.items()):
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{path}: prior_state.{name} is malformed. Plan again")
-        runs = entry.get("runs")
-        pairs = (
-            tuple(sorted((str(k), str(v)) for k, v in runs.items()))
-            if isinstance(runs, dict)
-            else ()
-        )
+    for name, entry in sorted(document["prior_state"].items()):
         try:
             vendor = Vendor(name)
         except ValueError as exc:
-            raise ConfigError(f"{path}: prior_state names unknown vendor {name!r}") from exc
-        prior.append((vendor, str(entry.get("fingerprint")), pairs))
+            raise ConfigError(
+                f"{path}: prior_state.{name}: not a vendor reconciler knows. {again}"
+            ) from exc
+        runs = tuple(sorted((str(k), str(v)) for k, v in entry["runs"].items()))
+        prior.append((vendor, str(entry["fingerprint"]), runs))
+    options = document["options"]
+    cost = document["cost"]
     return SavedPlan(
-        workspace=str(document.get("workspace")),
+        workspace=str(document["workspace"]),
         changes=_change_keys(document),
         prior=tuple(prior),
-        targets=tuple(str(t) for t in options.get("targets") or []),
-        excludes=tuple(str(t) for t in options.get("excludes") or []),
-        allow_mass_cancel=bool(options.get("allow_mass_cancel")),
+        targets=tuple(str(t) for t in options["targets"]),
+        excludes=tuple(str(t) for t in options["excludes"]),
+        refusal=document["refusal"],
+        cost_refusal=cost["refusal"],
     )
 
 
 def check_saved_plan(saved: SavedPlan, fresh: Plan, state: LiveState) -> None:
     """Raise StalePlanError unless `fresh` (planned now) is what `saved` promised."""
-    if saved.workspace != fresh.workspace:
+    if saved.workspace != scrub(fresh.workspace):  # a workspace from ${ENV} is saved masked
         raise ConfigError(
-            f"the plan was made for workspace {saved.workspace!r}, this is {fresh.workspace!r}. "
+            f"the plan was made for workspace {saved.workspace!r}, "
+            f"this is {scrub(fresh.workspace)!r}. "
             "Apply it from the repository it was made in"
         )
     problems: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,10 +96,87 @@ def test_a_plan_file_holds_no_spec_values(saved):
     assert SECRET_CALL not in saved.read_text()
 
 
-def test_a_plan_file_keeps_the_options_it_was_made_with(saved):
+def test_a_plan_file_keeps_the_scope_it_was_made_with(saved):
     plan = read_plan_file(saved)
     assert ("BlandEvalRun/*",) == plan.targets
-    assert plan.allow_mass_cancel is False
+    assert plan.refusal is None
+
+
+def test_a_refused_plan_is_saved_with_its_refusal(tmp_path):
+    path = tmp_path / "plan.json"
+    refused = dataclasses.replace(_plan(_resource()), refusal="the plan cancels 3 runs")
+    write_plan_file(path, refused, _state(), targets=[], excludes=[], allow_mass_cancel=False)
+    assert "the plan cancels 3 runs" == read_plan_file(path).refusal
+
+
+def _edited(saved: Path, edit) -> Path:
+    document = json.loads(saved.read_text())
+    edit(document)
+    saved.write_text(json.dumps(document))
+    return saved
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda d: d["options"].update(targets=5),
+            "options.targets: 5 is not of type 'array'",
+        ),
+        (lambda d: d["options"].pop("excludes"), "options: 'excludes' is a required property"),
+        (
+            lambda d: d["prior_state"]["bland"].update(runs=[]),
+            "prior_state.bland.runs: [] is not of type 'object'",
+        ),
+        (lambda d: d["changes"][0].update(action=7), "changes[0].action: 7 is not one of"),
+        (lambda d: d.update(refusal=False), "refusal: False is not of type 'string', 'null'"),
+    ],
+    ids=[
+        "targets-not-a-list",
+        "excludes-missing",
+        "runs-not-an-object",
+        "action-not-a-word",
+        "refusal-not-text",
+    ],
+)
+def test_a_plan_file_of_the_wrong_shape_names_the_field(saved, edit, message):
+    path = _edited(saved, edit)
+    with pytest.raises(ConfigError) as caught:
+        read_plan_file(path)
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
+def test_an_older_minor_format_still_reads(saved):
+    def to_1_0(document):
+        document["format_version"] = "1.0"
+        for change in document["changes"]:
+            change["actions"] = (
+                ["delete", "create"] if change["action"] == "replace" else (change["actions"])
+            )
+
+    assert ("BlandEvalRun/*",) == read_plan_file(_edited(saved, to_1_0)).targets
+
+
+def test_a_newer_format_is_refused_rather_than_guessed(saved):
+    path = _edited(saved, lambda d: d.update(format_version="1.99"))
+    with pytest.raises(ConfigError, match=r"format_version: '1\.99' is not a plan format"):
+        read_plan_file(path)
+
+
+def test_a_truncated_plan_file_is_invalid_json_naming_the_file(saved):
+    saved.write_text(saved.read_text()[:100])
+    with pytest.raises(ConfigError, match=f"^{saved}:\\d+: not a plan file \\(invalid JSON"):
+        read_plan_file(saved)
+
+
+def test_a_plan_file_is_replaced_whole_never_half_written(saved, tmp_path):
+    """The write goes through a temporary file: nothing else is left in the directory."""
+    before = saved.read_text()
+    write_plan_file(
+        saved, _plan(_resource(90)), _state(), targets=[], excludes=[], allow_mass_cancel=False
+    )
+    assert ["plan.json"] == sorted(p.name for p in tmp_path.iterdir())
+    assert before != saved.read_text()
 
 
 def test_an_unchanged_world_passes_the_check(saved):
@@ -130,7 +208,7 @@ def test_a_plan_for_another_workspace_is_refused(saved):
 
 def test_json_plan_output_is_not_mistaken_for_a_saved_plan(tmp_path):
     path = tmp_path / "out.json"
-    path.write_text(json.dumps({"format_version": "1.0", "changes": []}))
+    path.write_text(json.dumps({"format_version": "1.1", "changes": []}))
     with pytest.raises(ConfigError, match="not a saved plan"):
         read_plan_file(path)
 

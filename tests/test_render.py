@@ -80,6 +80,9 @@ def _plan() -> Plan:
             changed=(
                 FieldDiff(path="pass_threshold_pct", change=DiffKind.CHANGED, new="80"),
                 FieldDiff(path="metadata.team", change=DiffKind.CHANGED, new=None),
+                FieldDiff(path="call_ids", change=DiffKind.ADDED, new='["c1","c2"]'),
+                FieldDiff(path="lifecycle.triggers.dataset", change=DiffKind.ADDED, new="2026"),
+                FieldDiff(path="run_mode", change=DiffKind.CHANGED, new='"te…'),
             ),
         ),
         Change(
@@ -177,7 +180,7 @@ class TestJson:
         ("subject", "actions"),
         [
             ("BlandEvalRun/new", ["create"]),
-            ("BlandEvalRun/changed", ["delete", "create"]),
+            ("BlandEvalRun/changed", ["create", "delete"]),  # create before destroy, as apply
             ("BlandEvalRun/gone", ["delete"]),
         ],
         ids=["create", "replace", "cancel"],
@@ -186,6 +189,18 @@ class TestJson:
         document = json.loads(render_json(_plan()))
         change = next(c for c in document["changes"] if c["subject"] == subject)
         assert actions == change["actions"]
+
+    def test_diff_values_keep_their_json_types(self):
+        """`"new": 80`, not `"80"`; triggers stay the strings they are; cut values stay text."""
+        document = json.loads(render_json(_plan()))
+        change = next(c for c in document["changes"] if c["subject"] == "BlandEvalRun/changed")
+        assert {
+            "pass_threshold_pct": 80,
+            "metadata.team": None,
+            "call_ids": ["c1", "c2"],
+            "lifecycle.triggers.dataset": "2026",
+            "run_mode": '"te…',
+        } == {d["path"]: d["new"] for d in change["changed"]}
 
     def test_summary_counts_every_action(self):
         summary = json.loads(render_json(_plan()))["summary"]

@@ -4,16 +4,34 @@ from __future__ import annotations
 
 import json
 
-from reconciler.model import JSON, Action, Change, JSONObject, Plan, format_instant
+from reconciler.model import JSON, Action, Change, FieldDiff, JSONObject, Plan, format_instant
 
-FORMAT_VERSION = "1.0"
+# 1.1: a replace's `actions` is ["create", "delete"] (create before destroy, as apply does) and
+# `changed[].new` is the JSON value itself; saved plans record a guard's refusal. 1.0 still reads.
+FORMAT_VERSION = "1.1"
+TRIGGERS_PREFIX = "lifecycle.triggers."
 
 _ACTIONS: dict[Action, list[JSON]] = {
     Action.CREATE: ["create"],
     Action.CANCEL: ["delete"],
-    Action.REPLACE: ["delete", "create"],
+    Action.REPLACE: ["create", "delete"],
     Action.NO_OP: ["no-op"],
 }
+
+
+def _typed(diff: FieldDiff) -> JSON:
+    """Return a diff's new value with its JSON type (80, not "80").
+
+    The planner gives spec values as compact JSON, cut with `…` past a length (such a value
+    stays a string), and trigger values as the strings they are.
+    """
+    if diff.new is None or diff.path.startswith(TRIGGERS_PREFIX):
+        return diff.new
+    try:
+        value: JSON = json.loads(diff.new)
+    except ValueError:
+        return diff.new
+    return value
 
 
 def _change(change: Change) -> JSONObject:
@@ -40,7 +58,7 @@ def _change(change: Change) -> JSONObject:
         "natural_key": {k: v for k, v in key.parts} if key else None,
         "run": run,
         "changed": [
-            {"path": d.path, "change": d.change.value, "new": d.new} for d in change.changed
+            {"path": d.path, "change": d.change.value, "new": _typed(d)} for d in change.changed
         ],
         "attempts": change.attempts,
         "cost_usd": change.cost_usd,

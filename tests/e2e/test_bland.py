@@ -153,7 +153,8 @@ class TestChanges:
         document = project.plan_json()
         assert {"BlandEvalRun/checkout-nightly": "replace"} == actions(document)
         replace = next(c for c in document["changes"] if c["action"] == "replace")
-        assert [{"path": "pass_threshold_pct", "change": "changed", "new": "90"}] == replace[
+        assert ["create", "delete"] == replace["actions"]  # create before destroy, as apply
+        assert [{"path": "pass_threshold_pct", "change": "changed", "new": 90}] == replace[
             "changed"
         ]
         text = project.run("plan").stdout
