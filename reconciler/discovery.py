@@ -114,7 +114,11 @@ class _Walker:
     ) -> None:
         head, rest = parts[0], parts[1:]
         if head == "**":
-            # zero directories, then every directory below (hidden ones only if named)
+            # zero directories, then every directory below (hidden ones only if named);
+            # a directory met again on the way down is a symlink loop, not more manifests
+            info = self._stat(directory, quiet_missing=True)
+            if info is not None:
+                visiting = visiting | {(info.st_dev, info.st_ino)}
             if rest:
                 self._match(directory, rest, visiting=visiting)
             else:
@@ -130,7 +134,7 @@ class _Walker:
                 if here in visiting:
                     self._problem(
                         path,
-                        "is a symlink that loops back to a directory above it",
+                        "leads back to a directory above it (a symlink loop)",
                         f"Remove the link, {NARROW}",
                     )
                     continue
