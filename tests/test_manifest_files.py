@@ -43,11 +43,14 @@ def manifest(name: str) -> str:
     )
 
 
-def project(root: Path, globs: str = '["evals/**/*.yaml"]', base_url: str = "emulator") -> Path:
-    """Write reconciler.yaml and evals/good.yaml under `root`; return evals/."""
+def project(root: Path, *, base_url: str | None = None) -> Path:
+    """Write reconciler.yaml and evals/good.yaml under `root`; return evals/.
+
+    With `base_url`, Bland is reached there with the key in BLAND_API_KEY.
+    """
+    bland = f'{{api_key: "${{BLAND_API_KEY}}", base_url: "{base_url}"}}' if base_url else "{}"
     (root / "reconciler.yaml").write_text(
-        f"workspace: team\nmanifests: {globs}\n"
-        f'providers:\n  bland: {{api_key: "${{BLAND_API_KEY}}", base_url: "{base_url}"}}\n',
+        f'workspace: team\nmanifests: ["evals/**/*.yaml"]\nproviders:\n  bland: {bland}\n',
         encoding="utf-8",
     )
     evals = root / "evals"
@@ -58,7 +61,7 @@ def project(root: Path, globs: str = '["evals/**/*.yaml"]', base_url: str = "emu
 
 def problems(root: Path) -> list[str]:
     """Load the project's manifests and return the printed problem lines."""
-    config = load_config(root / "reconciler.yaml", environ={}, offline=True)
+    config = load_config(root / "reconciler.yaml", environ={})
     with pytest.raises(ManifestError) as caught:
         load_manifests(config, environ={})
     return caught.value.lines()
