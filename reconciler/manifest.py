@@ -418,7 +418,7 @@ def _api_key_problems(
             subject = f"the value of {variables}" if names else "the key"
             message = f"{subject} {flaw}; no vendor accepts that in a header"
             fix = (
-                f"Strip it where {variables} is set (`printf '%s' \"$KEY\"` writes no newline, "
+                f"Set {variables} to the key alone (`printf '%s' \"$KEY\"` writes no newline, "
                 "`echo` does)"
                 if names
                 else "Remove it (better: read the key from the environment, `${NAME}`)"
