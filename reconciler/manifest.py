@@ -625,8 +625,8 @@ def _resource(document: Document, display: str) -> tuple[Resource | None, list[P
     if problems:
         return None, problems
     problems = _rules(kind, document, display)
-    if problems:
-        return None, problems
+    if problems or document.unresolved:
+        return None, problems  # values the reader refused are missing: build nothing
     return _build(kind, document, display), []
 
 

@@ -136,6 +136,7 @@ class Reader:
         self._constructor = yaml.constructor.SafeConstructor()
         self._expanded = 0
         self._built: set[int] = set()
+        self._alias_use: Path_ | None = None
         self._document: Document | None = None
 
     def read(self, text: str) -> list[Document]:
@@ -187,11 +188,16 @@ class Reader:
             document = Document(value=None, line=node.start_mark.line + 1)
             self._expanded = 0
             self._built = set()
+            self._alias_use = None
             self._document = document
             try:
                 document.value = self._build(node, (), document, shared=False)
             except _Refused as refused:
-                line = document.line_of(refused.path)
+                # an alias in a list has the anchor's line; its list has the line of the use
+                where = refused.path
+                line = document.line_of(
+                    where[:-1] if where and isinstance(where[-1], int) else where
+                )
                 self.problems.append(
                     Problem(
                         path=self.display,
@@ -207,22 +213,18 @@ class Reader:
 
     def _build(self, node: yaml.Node, path: Path_, document: Document, *, shared: bool) -> Any:
         """Build `node`; `shared` is true below an alias or a merge, where expansion is counted."""
+        if not shared and id(node) in self._built:
+            shared = True
+            self._alias_use = path  # where an expansion starts: the place to name
+        self._built.add(id(node))
         if len(path) > MAX_DEPTH:
             raise _Refused(
-                path[:MAX_DEPTH],
+                self._alias_use or path[:MAX_DEPTH],
                 f"nested deeper than {MAX_DEPTH} levels (through aliases)",
                 "Flatten the document; manifests need a handful of levels",
             )
-        shared = shared or id(node) in self._built
-        self._built.add(id(node))
         if shared:
-            self._expanded += 1
-            if self._expanded > MAX_ALIAS_NODES:
-                raise _Refused(
-                    path,
-                    f"aliases expand to more than {MAX_ALIAS_NODES:,} values",
-                    "Write the values out, or use fewer nested aliases (`*name`)",
-                )
+            self._count(path)
         document.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP:
@@ -296,15 +298,20 @@ class Reader:
                     )
                     continue
                 for key, value, _ in self._pairs(source, path, document, depth=depth + 1):
-                    self._expanded += 1
-                    if self._expanded > MAX_ALIAS_NODES:
-                        raise _Refused(
-                            path,
-                            f"aliases expand to more than {MAX_ALIAS_NODES:,} values",
-                            "Write the values out, or use fewer nested aliases (`*name`)",
-                        )
+                    self._alias_use = self._alias_use or path
+                    self._count(path)
                     pairs.append((key, value, True))
         return pairs
+
+    def _count(self, path: Path_) -> None:
+        """Count one value reached through an alias or a merge; refuse past the budget."""
+        self._expanded += 1
+        if self._expanded > MAX_ALIAS_NODES:
+            raise _Refused(
+                self._alias_use or path,
+                f"aliases expand to more than {MAX_ALIAS_NODES:,} values",
+                "Write the values out, or use fewer nested aliases (`*name`)",
+            )
 
     def _key(self, node: yaml.Node, path: Path_, document: Document) -> str | None:
         if not isinstance(node, yaml.ScalarNode):
