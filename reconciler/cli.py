@@ -255,10 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- shared steps -------------------------------------------------------------------------
 
 
-def _load(app: App) -> tuple[Config, tuple[Resource, ...]]:
+def _load(app: App, *, offline: bool = False) -> tuple[Config, tuple[Resource, ...]]:
     from reconciler.manifest import load_config, load_manifests
 
-    config = load_config(app.config_path, environ=app.environ)
+    config = load_config(app.config_path, environ=app.environ, offline=offline)
     resources = load_manifests(config, environ=app.environ)
     return config, resources
 
@@ -508,7 +508,7 @@ def validate(app: App) -> int:
     """Check reconciler.yaml and every manifest, offline."""
     from reconciler.secret import scrub
 
-    config, resources = _load(app)
+    config, resources = _load(app, offline=True)
     by_vendor: dict[str, int] = {}
     for resource in resources:
         by_vendor[resource.vendor.value] = by_vendor.get(resource.vendor.value, 0) + 1

@@ -10,9 +10,9 @@ few rules a schema cannot say (Arize windows, duplicate addresses).
 from __future__ import annotations
 
 import difflib
-import glob
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
+from reconciler.discovery import Found, find_files, read_text
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import (
     JSON,
@@ -38,7 +38,8 @@ from reconciler.model import (
     canonical_json,
     parse_instant,
 )
-from reconciler.secret import Secret, remember
+from reconciler.secret import Secret
+from reconciler.yamlread import Document, Path_, Reader, dotted
 
 API_VERSION = "reconciler/v1"
 CONFIG_NAME = "reconciler.yaml"
@@ -48,15 +49,11 @@ SCHEMA_FILES = {
     Kind.ARIZE_TASK_RUN: "arize-task-run.schema.json",
 }
 CONFIG_SCHEMA = "reconciler.schema.json"
-ENV_REFERENCE = re.compile(r"\$(\$?)\{([^}]*)\}")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DEFAULT_MANIFESTS = ("*.yaml", "*.yml")
 ARIZE_MAX_WINDOW = timedelta(days=30)
 # Paces a vendor will not punish (docs/apply.md): Adaline publishes 6,000 requests a minute;
 # Bland and Arize publish none for these APIs.
 DEFAULT_REQUESTS_PER_SECOND = {Vendor.BLAND: 50.0, Vendor.ADALINE: 100.0, Vendor.ARIZE: 50.0}
-_NULL_TAG = "tag:yaml.org,2002:null"
-
-Path_ = tuple[str | int, ...]
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -94,159 +91,13 @@ class Config:
     root: Path
     workspace: str
     manifests: tuple[str, ...]
+    default_manifests: bool = False  # `manifests:` was not given: every YAML file beside it
     providers: tuple[ProviderConfig, ...] = ()
     safety: Safety = field(default_factory=Safety)
 
     def provider(self, vendor: Vendor) -> ProviderConfig | None:
         """Return the settings of `vendor`, or None when reconciler.yaml has no block."""
         return next((p for p in self.providers if p.vendor is vendor), None)
-
-
-# --- YAML with lines and ${ENV} ------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Document:
-    """One YAML document: its value, the line of every path in it, and its ${ENV} paths."""
-
-    value: Any
-    line: int
-    lines: dict[Path_, int] = field(default_factory=dict)
-    sensitive: set[Path_] = field(default_factory=set)
-    unresolved: set[Path_] = field(default_factory=set)  # ${...} that could not be replaced
-
-    def line_of(self, path: Iterable[str | int]) -> int:
-        """Return the line of `path`, or of its nearest ancestor that has one."""
-        parts = tuple(path)
-        while parts:
-            if parts in self.lines:
-                return self.lines[parts]
-            parts = parts[:-1]
-        return self.line
-
-    def is_sensitive(self, path: Iterable[str | int]) -> bool:
-        """Say whether `path`, an ancestor or a descendant holds a value from the environment."""
-        parts = tuple(path)
-        return any(s[: len(parts)] == parts or parts[: len(s)] == s for s in self.sensitive)
-
-
-class _Reader:
-    """Turns YAML text into _Documents, collecting problems instead of raising."""
-
-    def __init__(self, display: str, environ: Mapping[str, str]) -> None:
-        self.display = display
-        self.environ = environ
-        self.problems: list[Problem] = []
-        self._constructor = yaml.constructor.SafeConstructor()
-
-    def read(self, text: str) -> list[_Document]:
-        try:
-            nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            line = mark.line + 1 if mark else 0
-            column = mark.column + 1 if mark else 0
-            problem = (error.problem or error.context or "invalid YAML").rstrip(".")
-            self.problems.append(
-                Problem(
-                    path=self.display,
-                    line=line,
-                    column=column,
-                    message=f"YAML syntax error at column {column}: {problem}",
-                    fix="Fix the YAML syntax (indentation, quotes, a missing ':')",
-                )
-            )
-            return []
-        except yaml.YAMLError as error:
-            self.problems.append(
-                Problem(path=self.display, line=0, message=f"invalid YAML: {error}")
-            )
-            return []
-        documents = []
-        for node in nodes:
-            if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG):
-                continue  # an empty document (a stray `---`) declares nothing
-            document = _Document(value=None, line=node.start_mark.line + 1)
-            document.value = self._build(node, (), document)
-            documents.append(document)
-        return documents
-
-    def _build(self, node: yaml.Node, path: Path_, document: _Document) -> Any:
-        document.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            mapping: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = self._constructor.construct_object(key_node)
-                if not isinstance(key, str):
-                    key = str(key)
-                child = (*path, key)
-                if key in mapping:
-                    self._problem(
-                        document,
-                        child,
-                        key_node.start_mark.line + 1,
-                        f"`{key}` is given twice",
-                        "Keep one of them",
-                    )
-                document.lines[child] = key_node.start_mark.line + 1
-                mapping[key] = self._build(value_node, child, document)
-            return mapping
-        if isinstance(node, yaml.SequenceNode):
-            return [self._build(item, (*path, n), document) for n, item in enumerate(node.value)]
-        assert isinstance(node, yaml.ScalarNode)
-        if node.tag == "tag:yaml.org,2002:str":
-            return self._substitute(node.value, path, node.start_mark.line + 1, document)
-        if node.tag == "tag:yaml.org,2002:timestamp":
-            return str(node.value)  # keep the text: timestamps are validated as RFC 3339 strings
-        return self._constructor.construct_object(node)
-
-    def _substitute(self, text: str, path: Path_, line: int, document: _Document) -> str:
-        if "${" not in text:
-            return text
-
-        def replace(match: re.Match[str]) -> str:
-            escaped, name = match.group(1), match.group(2)
-            if escaped:
-                return "${" + name + "}"
-            document.sensitive.add(path)
-            if not ENV_NAME.match(name):
-                document.unresolved.add(path)
-                self._problem(
-                    document,
-                    path,
-                    line,
-                    f"`${{{name}}}` is not a valid variable reference",
-                    "Use ${NAME} with letters, digits and underscores (write $${ for a literal ${)",
-                )
-                return ""
-            value = self.environ.get(name)
-            if value is None:
-                document.unresolved.add(path)
-                self._problem(
-                    document,
-                    path,
-                    line,
-                    f"environment variable {name} is not set",
-                    f"Export {name} before running reconciler",
-                )
-                return ""
-            remember(value)  # a value from the environment is never shown (secret.scrub)
-            return value
-
-        return ENV_REFERENCE.sub(replace, text)
-
-    def _problem(self, document: _Document, path: Path_, line: int, message: str, fix: str) -> None:
-        del document
-        self.problems.append(
-            Problem(path=self.display, line=line, field=_dotted(path), message=message, fix=fix)
-        )
-
-
-def _dotted(path: Iterable[str | int]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 def _display(path: Path, root: Path) -> str:
@@ -270,7 +121,7 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
 
 def _schema_problems(
     validator: jsonschema.protocols.Validator,
-    document: _Document,
+    document: Document,
     display: str,
     *,
     kind: str,
@@ -286,7 +137,7 @@ def _schema_problems(
         else:
             message, fix, path = _explain(chosen, path, document, kind=kind)
         line = document.line_of(path)
-        problem = Problem(path=display, line=line, field=_dotted(path), message=message, fix=fix)
+        problem = Problem(path=display, line=line, field=dotted(path), message=message, fix=fix)
         problems.setdefault((line, problem.field, message), problem)
     return list(problems.values())
 
@@ -340,7 +191,7 @@ def _alternatives(error: ValidationError) -> tuple[str, str]:
 
 
 def _explain(
-    error: ValidationError, path: list[str | int], document: _Document, *, kind: str
+    error: ValidationError, path: list[str | int], document: Document, *, kind: str
 ) -> tuple[str, str, list[str | int]]:
     """Word a schema error for a person: (message, fix, field path); never echo a secret."""
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -450,13 +301,16 @@ def _show(value: object) -> str:
 # --- loading --------------------------------------------------------------------------------
 
 
-def load_config(path: Path, *, environ: Mapping[str, str]) -> Config:
-    """Load and validate reconciler.yaml; raise ManifestError listing every problem."""
+def load_config(path: Path, *, environ: Mapping[str, str], offline: bool = False) -> Config:
+    """Load and validate reconciler.yaml; raise ManifestError listing every problem.
+
+    `offline` (validate) leaves the API keys that come from the environment unchecked: an
+    unset, empty or malformed `${BLAND_API_KEY}` is reported only by the commands that call
+    a vendor, so the pre-commit hook needs no keys.
+    """
     path = path.resolve()
     display = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         raise ManifestError(
             [
                 Problem(
@@ -466,12 +320,11 @@ def load_config(path: Path, *, environ: Mapping[str, str]) -> Config:
                     fix="Run reconciler in the directory that holds it, or pass -C DIR / --config",
                 )
             ]
-        ) from None
-    except OSError as error:
-        raise ManifestError(
-            [Problem(path=display, line=0, message=f"cannot read it: {error.strerror}")]
-        ) from None
-    reader = _Reader(display, environ)
+        )
+    text, unreadable = read_text(path, display)
+    if text is None:
+        raise ManifestError([unreadable] if unreadable else [])
+    reader = Reader(display, environ, hold=_is_api_key)
     documents = reader.read(text)
     problems = list(reader.problems)
     if not problems and not documents:
@@ -504,11 +357,15 @@ def load_config(path: Path, *, environ: Mapping[str, str]) -> Config:
         )
     # ${VAR} problems do not hide the rest: every problem of the file is reported at once.
     problems += _schema_problems(_validator(CONFIG_SCHEMA), document, display, kind="config")
+    if not problems:
+        problems += _api_key_problems(document, display, held=reader.held, offline=offline)
+    elif not offline:
+        problems += reader.held
     if problems:
         raise ManifestError(problems)
     value = document.value
     providers = tuple(
-        _provider(Vendor(name), block, document, (("providers", name)))
+        _provider(Vendor(name), block)
         for name, block in sorted((value.get("providers") or {}).items())
     )
     safety = value.get("safety") or {}
@@ -516,7 +373,8 @@ def load_config(path: Path, *, environ: Mapping[str, str]) -> Config:
         path=path,
         root=path.parent,
         workspace=value["workspace"],
-        manifests=tuple(value.get("manifests") or ("*.yaml", "*.yml")),
+        manifests=tuple(value.get("manifests") or DEFAULT_MANIFESTS),
+        default_manifests=not value.get("manifests"),
         providers=providers,
         safety=Safety(
             max_cancellations=safety.get("max_cancellations", 10),
@@ -525,10 +383,73 @@ def load_config(path: Path, *, environ: Mapping[str, str]) -> Config:
     )
 
 
-def _provider(
-    vendor: Vendor, block: Mapping[str, Any], document: _Document, path: tuple[str, str]
-) -> ProviderConfig:
-    del document, path
+def _is_api_key(path: Path_) -> bool:
+    return len(path) == 3 and path[0] == "providers" and path[2] == "api_key"
+
+
+def _api_key_problems(
+    document: Document, display: str, *, held: list[Problem], offline: bool
+) -> list[Problem]:
+    """Check each API key before any request: set, not empty, no whitespace or control char.
+
+    Keys from the environment are checked only when not `offline`; a key written in the
+    file is the file's own problem and is checked always. No message shows a key.
+    """
+    problems = [] if offline else list(held)
+    reported = {p.field for p in problems}
+    for name, block in sorted((document.value.get("providers") or {}).items()):
+        key = block.get("api_key") if isinstance(block, dict) else None
+        path: Path_ = ("providers", name, "api_key")
+        if not isinstance(key, str) or dotted(path) in reported:
+            continue
+        names = document.variables.get(path, [])
+        if names and offline:
+            continue
+        variables = " and ".join(names)
+        message, fix = "", ""
+        if not key and names:
+            verb = "are" if len(names) > 1 else "is"
+            message = (
+                f"{variables} {verb} set but empty (GitHub Actions passes secrets as empty "
+                "strings to workflows from forks)"
+            )
+            fix = "Set the secret, or run plan only where secrets are available"
+        elif key and (flaw := _key_flaw(key)):
+            subject = f"the value of {variables}" if names else "the key"
+            message = f"{subject} {flaw}; no vendor accepts that in a header"
+            fix = (
+                f"Set {variables} to the key alone (`printf '%s' \"$KEY\"` writes no newline, "
+                "`echo` does)"
+                if names
+                else "Remove it (better: read the key from the environment, `${NAME}`)"
+            )
+        if message:
+            problems.append(
+                Problem(
+                    path=display,
+                    line=document.line_of(path),
+                    field=dotted(path),
+                    message=message,
+                    fix=fix,
+                )
+            )
+    return problems
+
+
+def _key_flaw(key: str) -> str | None:
+    """Say what makes `key` unusable in an HTTP header, without showing any of it."""
+    if key.endswith(("\n", "\r")):
+        return "ends with a newline"
+    if key != key.strip():
+        return "starts or ends with whitespace"
+    if any(unicodedata.category(c).startswith("C") for c in key):
+        return "contains a control character"  # a tab or newline inside; spaces are legal
+    if not key.isascii():
+        return "contains a character that is not ASCII"
+    return None
+
+
+def _provider(vendor: Vendor, block: Mapping[str, Any]) -> ProviderConfig:
     key = block.get("api_key")
     return ProviderConfig(
         vendor=vendor,
@@ -545,21 +466,19 @@ def _provider(
     )
 
 
-def manifest_files(config: Config) -> list[Path]:
-    """Return the manifest files the config's globs match, sorted, without reconciler.yaml."""
-    found: set[Path] = set()
-    for pattern in config.manifests:
-        for name in glob.glob(pattern, root_dir=config.root, recursive=True):
-            candidate = (config.root / name).resolve()
-            if candidate.is_file() and candidate != config.path:
-                found.add(candidate)
-    return sorted(found)
+def manifest_files(config: Config) -> tuple[list[Found], list[Problem]]:
+    """Return the manifest files the config's globs match, and every path that is unreadable."""
+    return find_files(config.root, config.manifests, skip=config.path)
 
 
 def load_manifests(config: Config, *, environ: Mapping[str, str]) -> tuple[Resource, ...]:
-    """Load every manifest the config names; raise ManifestError listing every problem."""
-    files = manifest_files(config)
-    if not files:
+    """Load every manifest the config names; raise ManifestError listing every problem.
+
+    A path the globs reach but cannot read is a problem, never a skip: its resources would
+    otherwise vanish from the desired state and their runs be planned as cancels.
+    """
+    files, problems = manifest_files(config)
+    if not files and not problems:
         raise ManifestError(
             [
                 Problem(
@@ -571,16 +490,15 @@ def load_manifests(config: Config, *, environ: Mapping[str, str]) -> tuple[Resou
                 )
             ]
         )
-    problems: list[Problem] = []
     resources_: list[Resource] = []
     for file in files:
-        display = _display(file, config.root)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(Problem(path=display, line=0, message=f"cannot read it: {error}"))
+        text, unreadable = read_text(file.path, file.display)
+        if text is None:
+            problems += [unreadable] if unreadable else []
             continue
-        loaded, found = parse_manifest(text, display, environ=environ)
+        loaded, found, declares = _parse(text, file.display, environ=environ)
+        if found and not declares and config.default_manifests:
+            found = [_foreign(min(found), file.display)]
         resources_ += loaded
         problems += found
     problems += _duplicates(resources_)
@@ -599,13 +517,47 @@ def load_manifests(config: Config, *, environ: Mapping[str, str]) -> tuple[Resou
     return tuple(sorted(resources_, key=lambda r: r.address))
 
 
+def _foreign(problem: Problem, display: str) -> Problem:
+    """Add to a file's first problem that the default globs may have picked up a stranger."""
+    hint = (
+        f"; if {display} is not a manifest, list yours in `manifests:` in {CONFIG_NAME} to "
+        "narrow the set (by default every *.yaml and *.yml beside it is read)"
+    )
+    return Problem(
+        path=problem.path,
+        line=problem.line,
+        column=problem.column,
+        field=problem.field,
+        message=problem.message,
+        fix=(problem.fix or "Fix it") + hint,
+    )
+
+
 def parse_manifest(
     text: str, display: str, *, environ: Mapping[str, str]
 ) -> tuple[list[Resource], list[Problem]]:
     """Parse one manifest file's text: the resources it declares and the problems it has."""
-    reader = _Reader(display, environ)
+    resources_, problems, _ = _parse(text, display, environ=environ)
+    return resources_, problems
+
+
+def _parse(
+    text: str, display: str, *, environ: Mapping[str, str]
+) -> tuple[list[Resource], list[Problem], bool]:
+    """Parse one file: its resources, its problems, and whether it looks like a manifest.
+
+    A file that parses but none of whose documents names our apiVersion or one of our kinds
+    is probably not a manifest (docker-compose.yaml beside reconciler.yaml).
+    """
+    reader = Reader(display, environ)
     documents = reader.read(text)
     problems = list(reader.problems)
+    kinds = {k.value for k in Kind}
+    declares = not documents or any(
+        isinstance(d.value, dict)
+        and (d.value.get("apiVersion") == API_VERSION or d.value.get("kind") in kinds)
+        for d in documents
+    )
     resources_: list[Resource] = []
     for document in documents:
         resource, found = _resource(document, display)
@@ -613,11 +565,11 @@ def parse_manifest(
         if resource is not None and not found:
             resources_.append(resource)
     if problems:
-        return [], problems
-    return resources_, problems
+        return [], problems, declares
+    return resources_, problems, declares
 
 
-def _resource(document: _Document, display: str) -> tuple[Resource | None, list[Problem]]:
+def _resource(document: Document, display: str) -> tuple[Resource | None, list[Problem]]:
     value = document.value
     if not isinstance(value, dict):
         return None, [
@@ -628,6 +580,8 @@ def _resource(document: _Document, display: str) -> tuple[Resource | None, list[
                 fix="Start it with `apiVersion: reconciler/v1` and `kind:`",
             )
         ]
+    if {("apiVersion",), ("kind",)} & document.unresolved:
+        return None, []  # the reader has reported the value (an unset ${VAR}, a tag)
     api_version = value.get("apiVersion")
     if api_version != API_VERSION:
         if api_version is None:
@@ -671,12 +625,12 @@ def _resource(document: _Document, display: str) -> tuple[Resource | None, list[
     if problems:
         return None, problems
     problems = _rules(kind, document, display)
-    if problems:
-        return None, problems
+    if problems or document.unresolved:
+        return None, problems  # values the reader refused are missing: build nothing
     return _build(kind, document, display), []
 
 
-def _rules(kind: Kind, document: _Document, display: str) -> list[Problem]:
+def _rules(kind: Kind, document: Document, display: str) -> list[Problem]:
     """Check what the schemas cannot say."""
     problems: list[Problem] = []
     spec = document.value["spec"]
@@ -700,7 +654,7 @@ def _rules(kind: Kind, document: _Document, display: str) -> list[Problem]:
                     Problem(
                         path=display,
                         line=document.line_of(path),
-                        field=_dotted(path),
+                        field=dotted(path),
                         message="the window ends before it starts",
                         fix="Make data_end_time later than data_start_time",
                     )
@@ -710,7 +664,7 @@ def _rules(kind: Kind, document: _Document, display: str) -> list[Problem]:
                     Problem(
                         path=display,
                         line=document.line_of(path),
-                        field=_dotted(path),
+                        field=dotted(path),
                         message="the window is longer than Arize's 30 days",
                         fix="Split it into windows of at most 30 days",
                     )
@@ -722,7 +676,7 @@ def _rules(kind: Kind, document: _Document, display: str) -> list[Problem]:
                 Problem(
                     path=display,
                     line=document.line_of(where),
-                    field=_dotted(where),
+                    field=dotted(where),
                     message="confidence applies to rate metrics, not to a `path`",
                     fix="Use it with `metric: pass_rate_pct` or `error_rate_pct`",
                 )
@@ -731,17 +685,27 @@ def _rules(kind: Kind, document: _Document, display: str) -> list[Problem]:
 
 
 def _instant_problem(
-    document: _Document, display: str, path: tuple[str, str], value: object
+    document: Document, display: str, path: tuple[str, str], value: object
 ) -> list[Problem]:
     try:
         parse_instant(str(value))
+    except OverflowError:
+        return [
+            Problem(
+                path=display,
+                line=document.line_of(path),
+                field=dotted(path),
+                message="is out of range once converted to UTC",
+                fix="Use a time between the years 0001 and 9999",
+            )
+        ]
     except ValueError:
         shown = "" if document.is_sensitive(path) else f", got {_show(value)}"
         return [
             Problem(
                 path=display,
                 line=document.line_of(path),
-                field=_dotted(path),
+                field=dotted(path),
                 message=f"must be an RFC 3339 time with a time zone{shown}",
                 fix='Write it like "2026-11-01T00:00:00Z"',
             )
@@ -749,14 +713,14 @@ def _instant_problem(
     return []
 
 
-def _build(kind: Kind, document: _Document, display: str) -> Resource:
+def _build(kind: Kind, document: Document, display: str) -> Resource:
     value = document.value
     spec: dict[str, JSON] = value["spec"]
     lifecycle = value.get("lifecycle") or {}
     triggers = lifecycle.get("triggers") or {}
     rerun_after = lifecycle.get("rerun_after")
     sensitive = frozenset(  # spec paths without `spec.`; triggers as `lifecycle.triggers.NAME`
-        _dotted(path[1:]) if path[0] == "spec" else _dotted(path)
+        dotted(path[1:]) if path[0] == "spec" else dotted(path)
         for path in document.sensitive
         if path and (path[0] == "spec" or path[:2] == ("lifecycle", "triggers"))
     )

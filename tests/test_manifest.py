@@ -24,6 +24,10 @@ KINDS = "BlandEvalRun, AdalineEvaluation, ArizeTaskRun"
 PROMPT = "prompt-0000000000000001"
 EVALUATOR = "evaluator-000000000001"
 DATASET = "dataset-00000000000001"
+FOREIGN = (
+    "; if {} is not a manifest, list yours in `manifests:` in reconciler.yaml to narrow the "
+    "set (by default every *.yaml and *.yml beside it is read)"
+)
 
 
 def bland(*spec: str, name: str = "nightly", tail: tuple[str, ...] = ()) -> str:
@@ -139,7 +143,7 @@ class TestYamlSyntax:
         """A document that is a plain string is rejected at its line."""
         expected = [
             "a.yaml:1: a manifest document must be a mapping. "
-            "Start it with `apiVersion: reconciler/v1` and `kind:`"
+            "Start it with `apiVersion: reconciler/v1` and `kind:`" + FOREIGN.format("a.yaml")
         ]
         assert expected == problems_of(tmp_path, "hello\n")
 
@@ -711,13 +715,14 @@ class TestManifestSet:
             "c.yaml:9: spec.run_mod",
         ] == [x.split(":")[0] + ":" + x.split(":")[1] + ":" + x.split(":")[2] for x in lines]
 
-    def test_unreadable_file_is_a_problem(self, tmp_path: Path) -> None:
-        """A manifest that is not UTF-8 is reported by name instead of crashing."""
+    def test_file_that_is_not_utf8_is_named_with_its_line(self, tmp_path: Path) -> None:
+        """A manifest that is not UTF-8 is reported by name and line instead of crashing."""
         config = write(tmp_path, {})
-        (tmp_path / "a.yaml").write_bytes(b"\xff\xfe\x00bad")
+        (tmp_path / "a.yaml").write_bytes(b"kind: X\nname: \xff\xfe\x00bad")
         with pytest.raises(ManifestError) as caught:
             load_manifests(config, environ={})
-        assert [("a.yaml", 0)] == [(p.path, p.line) for p in caught.value.problems]
+        expected = ["a.yaml:2: is not UTF-8 text (byte 0xff). Save it as UTF-8"]
+        assert expected == caught.value.lines()
 
     def test_nested_globs(self, tmp_path: Path) -> None:
         """`**` globs find manifests in subdirectories, displayed relative to the root."""
