@@ -232,40 +232,50 @@ def init_project(directory: Path, *, force: bool = False) -> Scaffold:
     """Write a new project into `directory`; never overwrite a file unless `force`.
 
     Every existing file is reported at once, before anything is written. If writing fails
-    half-way, the files this call created are removed again.
+    half-way, the files and directories this call created are removed again.
     """
-    if directory.exists() and not directory.is_dir():
-        raise ConfigError(f"{directory} exists and is not a directory. Pass a directory to init")
     workspace = workspace_name(directory)
     files = scaffold_files(workspace)
-    if not force:
+    try:
+        if directory.exists() and not directory.is_dir():
+            raise ConfigError(f"{directory} is not a directory. Pass a directory to init")
         existing = [str(f.path) for f in files if (directory / f.path).exists()]
-        if existing:
-            raise ConfigError(
-                f"init would overwrite {len(existing)} existing file(s) in {directory}: "
-                f"{', '.join(existing)}. Move them away, pick an empty directory "
-                "(`reconciler init DIR`), or pass --force to overwrite them"
-            )
-    created: list[Path] = []  # files and directories this call made, to undo on failure
+    except OSError as exc:
+        raise _unwritable(exc, directory) from exc
+    if existing and not force:
+        raise ConfigError(
+            f"init would overwrite {len(existing)} existing file(s) in {directory}: "
+            f"{', '.join(existing)}. Move them away, pick an empty directory "
+            "(`reconciler init DIR`), or pass --force to overwrite them"
+        )
+    created: list[Path] = []  # files and directories this call made, undone on failure
     try:
         for file in files:
-            target = directory / file.path
-            for parent in reversed((target.parent, *target.parent.parents)):
-                if not parent.exists():
-                    parent.mkdir()
-                    created.append(parent)
-            is_new = not target.exists()
-            target.write_text(file.text, encoding="utf-8")
-            if is_new:
-                created.append(target)
+            _write(directory / file.path, file.text, created)
     except OSError as exc:
         for path in reversed(created):
             if path.is_dir():
                 path.rmdir()
             else:
                 path.unlink(missing_ok=True)
-        raise ConfigError(
-            f"cannot write {exc.filename or directory}: {exc.strerror or exc}. "
-            "Nothing was created; pick a directory you can write to"
-        ) from exc
+        raise _unwritable(exc, directory) from exc
     return Scaffold(directory=directory, workspace=workspace, files=tuple(f.path for f in files))
+
+
+def _write(target: Path, text: str, created: list[Path]) -> None:
+    """Write one file, making its directories; record in `created` what did not exist."""
+    for parent in reversed((target.parent, *target.parent.parents)):
+        if not parent.exists():
+            parent.mkdir()
+            created.append(parent)
+    is_new = not target.exists()
+    target.write_text(text, encoding="utf-8")
+    if is_new:
+        created.append(target)
+
+
+def _unwritable(exc: OSError, directory: Path) -> ConfigError:
+    return ConfigError(
+        f"cannot write {exc.filename or directory}: {exc.strerror or exc}. "
+        "init created nothing; pick a directory you can write to, or move what is in the way"
+    )
