@@ -56,10 +56,14 @@ spec:
   call_ids:
     - a1b2c3d4-0000-4000-8000-000000000001
     - a1b2c3d4-0000-4000-8000-000000000002
+    - a1b2c3d4-0000-4000-8000-000000000003
+    - a1b2c3d4-0000-4000-8000-000000000004
   attached_agents:
     - eval_agent_id: 11111111-aaaa-4bbb-8ccc-000000000001
-      weight: 100
+      weight: 70
       target_level_keys: [pass]
+    - eval_agent_id: 11111111-aaaa-4bbb-8ccc-000000000002
+      weight: 30
   run_mode: text
   pass_threshold_pct: 75
 thresholds:

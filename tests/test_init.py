@@ -53,6 +53,15 @@ def test_init_then_validate_then_plan_work_at_once_against_the_embedded_emulator
         assert f"+ create {address}" in plan.stdout
 
 
+def test_a_new_project_applies_and_passes_every_gate_against_the_embedded_emulator(project):
+    """The scaffold's thresholds hold for the emulator's first runs: a newcomer sees green."""
+    runner = CliRunner(env={"RECONCILER_EMULATOR_TIME_SCALE": "1000000"})
+    result = runner.invoke(cli, ["-C", str(project), "apply", "--auto-approve", "--wait"])
+    assert ExitCode.OK == result.exit_code, result.stdout + result.stderr
+    assert "Apply complete: 3 created, 0 cancelled, 0 replaced." in result.stdout
+    assert "Status: 3 resource(s): 3 passed." in result.stdout
+
+
 def test_init_lists_what_it_wrote_and_what_to_run_next(runner, tmp_path):
     result = runner.invoke(cli, ["-C", str(tmp_path), "init", "my-evals"])
     assert ExitCode.OK == result.exit_code, result.stderr
