@@ -39,6 +39,9 @@ EMULATOR_DEMO_KEY = "emulator-demo-key"
 # finish well, so the quickstart's second apply has nothing to do; later runs fail at the
 # emulator's usual rates. See docs/decisions.md.
 EMBEDDED_SEED = 3
+# The embedded emulator's default speed: the vendors' own (runs take minutes), so the tour's
+# replace and cancel meet active runs at a human's pace. See docs/decisions.md.
+EMBEDDED_TIME_SCALE = "1"
 STATE_DIR = ".reconciler"
 
 
@@ -299,7 +302,7 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
             "denied). Make it writable, or run from a writable copy of the project"
         )
     try:
-        time_scale = float(environ.get("RECONCILER_EMULATOR_TIME_SCALE", "60"))
+        time_scale = float(environ.get("RECONCILER_EMULATOR_TIME_SCALE", EMBEDDED_TIME_SCALE))
     except ValueError as exc:
         raise ConfigError("RECONCILER_EMULATOR_TIME_SCALE must be a number, e.g. 60") from exc
     server = emulator.make_server(
@@ -1069,6 +1072,60 @@ def emulator_command(
     finally:
         server.server_close()
     return ExitCode.OK
+
+
+@cli.command("init")
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@pass_app
+def init_command(app: App, target: Path | None, force: bool) -> int:
+    """Scaffold a project in DIR (default: the current one) that runs against the emulator."""
+    from reconciler.scaffold import init_project
+
+    directory = app.directory / target if target is not None else app.directory
+    done = init_project(directory, force=force)
+    click.echo(f"Created {len(done.files)} file(s) in {directory} (workspace {done.workspace}):")
+    for path in done.files:
+        click.echo(f"  {path}")
+    shown = directory.resolve()
+    if shown.is_relative_to(Path.cwd()):
+        shown = shown.relative_to(Path.cwd())
+    where = "" if shown == Path() else f" -C {shown}"
+    click.echo(
+        f"Next: reconciler{where} validate, then reconciler{where} plan "
+        "(every vendor is the embedded emulator; see the comments in reconciler.yaml)."
+    )
+    return ExitCode.OK
+
+
+SCHEMA_KINDS = ("BlandEvalRun", "AdalineEvaluation", "ArizeTaskRun", "Config", "Plan", "Status")
+
+
+@cli.command("schema")
+@click.option(
+    "--kind",
+    type=click.Choice(SCHEMA_KINDS),
+    help="Print the JSON Schema of one kind on stdout.",
+)
+@click.option(
+    "--export",
+    "export_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write every schema into DIR (created if needed).",
+)
+@pass_app
+def schema_command(app: App, kind: str | None, export_dir: Path | None) -> int:
+    """Print one JSON Schema (--kind) or write them all (--export) for editors and tools."""
+    from reconciler.schema import SchemaKind, export_schemas, schema_text
+
+    if kind is not None and export_dir is None:
+        click.echo(schema_text(SchemaKind(kind)), nl=False)
+        return ExitCode.OK
+    if export_dir is not None and kind is None:
+        written = export_schemas(app.directory / export_dir)
+        click.echo(f"Wrote {len(written)} schema(s) to {app.directory / export_dir}.", err=True)
+        return ExitCode.OK
+    raise click.UsageError(f"pass either --kind KIND ({', '.join(SCHEMA_KINDS)}) or --export DIR")
 
 
 if __name__ == "__main__":

@@ -919,7 +919,7 @@ class TestResources:
         resources = load_manifests(config, environ={})
         expected = [
             ("BlandEvalRun/checkout-nightly", "evals/checkout.yaml:3", None, False),
-            ("BlandEvalRun/refunds-weekly", "evals/checkout.yaml:29", None, True),
+            ("BlandEvalRun/refunds-weekly", "evals/checkout.yaml:52", None, True),
         ]
         actual = [
             (str(r.address), str(r.source), r.natural_key, r.lifecycle.protect) for r in resources

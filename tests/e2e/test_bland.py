@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
+from tests.examples import copy_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN_SCHEMA = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
@@ -296,8 +296,7 @@ class TestSecrets:
 
 def test_the_quickstart_examples_apply_then_have_nothing_to_do(tmp_path):
     """The README's first command, then a second apply: against the embedded emulator."""
-    examples = tmp_path / "examples"
-    shutil.copytree(ROOT / "examples", examples, ignore=shutil.ignore_patterns(".reconciler"))
+    examples = copy_examples(tmp_path)
     # A million-fold time scale: every run has finished by the second apply, so this also
     # proves the examples' first runs finish well (a failed one would be created again).
     runner = CliRunner(env={"RECONCILER_EMULATOR_TIME_SCALE": "1000000"})
