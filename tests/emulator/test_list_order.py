@@ -59,9 +59,7 @@ def read_all(url: str, path: str, *, items: str, auth: str, cursor_param: str) -
 
 def bland(server: emulator.EmulatorServer, url: str) -> tuple[list[str], list[str]]:
     ids = server.bland.seed_runs(KEY, COUNT)
-    listed = read_all(
-        url, "/v1/evals/runs", items="data", auth=KEY, cursor_param="starting_after"
-    )
+    listed = read_all(url, "/v1/evals/runs", items="data", auth=KEY, cursor_param="starting_after")
     return ids, [item["id"] for item in listed]
 
 
