@@ -70,9 +70,10 @@ def walk(
         yield from items
         more = _at(page, shape.has_more)
         if not isinstance(more, bool):
+            what = "missing or null" if more is None else describe(more)
             raise ListingError(
-                f"a list page's `{shape.more_name}` is {describe(more)}, not a JSON boolean;"
-                " the listing cannot tell whether it is complete",
+                f"a list page's `{shape.more_name}` is {what}, not a JSON boolean; the listing"
+                " cannot tell whether it is complete",
                 vendor=vendor,
                 operation=operation,
             )
@@ -135,7 +136,7 @@ def _at(page: object, path: tuple[str, ...]) -> object:
 def describe(value: object) -> str:
     """Name a JSON value briefly for a message: never its full text."""
     if value is None:
-        return "null or missing"
+        return "null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, str):
