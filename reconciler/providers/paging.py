@@ -89,7 +89,7 @@ def walk(
             )
         cursor = _next_cursor(page, items, shape)
         if cursor is None or cursor in seen:
-            problem = "no next cursor" if cursor is None else f"a cursor it sent before ({cursor})"
+            problem = "no next cursor" if cursor is None else "a cursor it sent before"
             raise ListingError(
                 f"pagination ended early: `{shape.more_name}` is true but the page has {problem}",
                 vendor=vendor,
