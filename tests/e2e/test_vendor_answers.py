@@ -168,3 +168,36 @@ def test_plan_against_a_vendor_listing_null_items_fails_with_one_line(tmp_path):
         "Error: bland: list runs failed: item 1 of a list page is null, not an object; a skipped"
         " item could be a declared run, so the listing stops here"
     ] == result.stderr.splitlines()
+
+
+def test_a_create_answered_with_the_wrong_shape_fails_only_that_action(tmp_path):
+    """The other create happens, the summary is printed, the failure names vendor and operation."""
+    posts: list[str] = []
+    lock = threading.Lock()
+
+    def answer(method: str, path: str, query: dict[str, str]) -> tuple[int, object]:
+        if method == "GET":
+            page = {"object": "list", "data": [], "has_more": False, "next_cursor": None}
+            return 200, {"data": page}
+        if path.endswith("/estimates"):
+            return 200, {"data": {"estimated_cost_usd_cents": 1}}
+        with lock:
+            posts.append(path)
+            first = len(posts) == 1
+        if first:
+            run = {"id": "run-1", "status": "PENDING", "created_at": "2026-11-30T06:00:00Z"}
+            return 202, {"data": run}
+        return 202, {"data": ["run-2"]}
+
+    with hostile_vendor(answer) as vendor:
+        root = project(tmp_path, bland=vendor.url)
+        result = run(root, "apply", "--auto-approve")
+    assert 1 == result.exit_code
+    assert "Apply complete: 1 created, 0 cancelled, 0 replaced, 1 failed." in result.stdout
+    failed = [line for line in result.stderr.splitlines() if line.startswith("Failed:")]
+    assert 1 == len(failed), result.stderr
+    assert failed[0].endswith(
+        ": bland: create run failed (HTTP 200): the answer is a list, not a run object; the run"
+        " may have been created: the next plan lists the runs and sees it"
+    )
+    assert "internal error" not in result.output
