@@ -113,11 +113,10 @@ class ArizeProvider:
         if self._space_id:
             operation = f"list tasks of space {self._space_id}"
             tasks.update(
-                str(task["id"])
+                _text(task, "id", what="task", operation=operation)
                 for task in self._pages(
                     "/v2/tasks", "tasks", operation=operation, params={"space_id": self._space_id}
                 )
-                if "id" in task
             )
         return sorted(tasks)
 
@@ -194,15 +193,17 @@ class ArizeProvider:
         dataset_id = task.get("dataset_id") if isinstance(task, dict) else None
         if not dataset_id:
             return
+        operation = f"list experiments of dataset {dataset_id}"
         names = {
-            str(e["id"]): str(e.get("name", ""))
+            _text(e, "id", what="experiment", operation=operation): _text(
+                e, "name", what="experiment", operation=operation
+            )
             for e in self._pages(
                 "/v2/experiments",
                 "experiments",
-                operation=f"list experiments of dataset {dataset_id}",
+                operation=operation,
                 params={"dataset_id": str(dataset_id)},
             )
-            if "id" in e
         }
         with self._names_lock:
             self._experiment_names.update(names)
@@ -215,7 +216,7 @@ class ArizeProvider:
         data = self._api.request(
             "GET", _path("v2", "experiments", experiment_id), operation="read experiment"
         )
-        name = str(data.get("name", "")) if isinstance(data, dict) else ""
+        name = _text(data, "name", what="experiment", operation="read experiment")
         with self._names_lock:
             self._experiment_names[experiment_id] = name
         return name
@@ -343,6 +344,21 @@ class ArizeProvider:
 
 
 EVALUATION_TYPES = ("TEMPLATE_EVALUATION", "CODE_EVALUATION")
+
+
+def _text(item: object, name: str, *, what: str, operation: str) -> str:
+    """Return a required string field of an Arize object; a ProviderError when it is not one.
+
+    An experiment's name is half the key of its runs: a missing one would key them to
+    nothing, and the run would be triggered again.
+    """
+    if not isinstance(item, dict):
+        problem = f"the {what} is {describe(item)}, not an object"
+    elif not isinstance(value := item.get(name), str) or not value:
+        problem = f"the {what}'s `{name}` is {describe(value)}, not a non-empty string"
+    else:
+        return value
+    raise ProviderError(problem, vendor=VENDOR, operation=operation, status=200)
 
 
 def _mismatch(resource: Resource, task: Mapping[str, Any] | None) -> Problem | None:

@@ -270,3 +270,30 @@ class TestCreateAnswers:
         assert message.startswith(vendor.create_prefix), message
         assert says in message
         assert "the next plan" in message
+
+
+def test_an_experiment_without_a_name_fails_the_arize_listing():
+    """The name keys the experiment's runs: without it the run would be triggered again."""
+    runs = {"task_runs": [dict(ARIZE.item, experiment_id="E1")], "pagination": {"has_more": False}}
+    for window in ("data_start_time", "data_end_time"):
+        del runs["task_runs"][0][window]
+    answers: dict[str, object] = {
+        f"/v2/tasks/{TASK}": {"id": TASK, "type": "RUN_EXPERIMENT", "dataset_id": "D1"},
+        f"/v2/tasks/{TASK}/runs": runs,
+        "/v2/experiments": {"experiments": [{"id": "E1"}], "pagination": {"has_more": False}},
+    }
+
+    def answer(method: str, path: str, query: dict[str, str]) -> tuple[int, object]:
+        return (200, answers[path]) if path in answers else (404, {"error": "not here"})
+
+    with hostile_vendor(answer) as server:
+        provider = ARIZE.build(server.url)
+        try:
+            with pytest.raises(ListingError) as caught:
+                provider.list_runs([])
+        finally:
+            provider.close()
+    assert (
+        "arize: list experiments of dataset D1 failed (HTTP 200): the experiment's `name` is"
+        " null, not a non-empty string"
+    ) == str(caught.value)
