@@ -13,7 +13,6 @@ import statistics
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -79,7 +78,7 @@ class AdalineProvider:
 
     def _evaluations(
         self, prompt_id: str, *, operation: str, filters: Mapping[str, str | int] | None = None
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Mapping[str, object]]:
         """Yield every evaluation of a prompt (any order), or raise ListingError (paging.py)."""
         params: dict[str, str | int] = {
             "limit": PAGE_SIZE,

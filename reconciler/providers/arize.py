@@ -91,7 +91,7 @@ class ArizeProvider:
 
     def _pages(
         self, path: str, key: str, *, operation: str, params: Mapping[str, str | int] | None = None
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Mapping[str, object]]:
         """Yield every item of an Arize list (`{key: [...], pagination}`), in any order (§9.10).
 
         Raises ListingError when the list cannot be read to its end (see paging.py).

@@ -119,7 +119,7 @@ class BlandProvider:
             )
         return data
 
-    def _pages(self, *, operation: str) -> Iterator[dict[str, Any]]:
+    def _pages(self, *, operation: str) -> Iterator[Mapping[str, object]]:
         """Yield every run item of the list, in whatever order Bland sends (§11.18).
 
         Raises ListingError when the list cannot be read to its end (see paging.py).

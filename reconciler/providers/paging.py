@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from reconciler.errors import ListingError
 from reconciler.secret import scrub
@@ -54,7 +53,7 @@ def walk(
     *,
     vendor: str,
     operation: str,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Mapping[str, object]]:
     """Yield every item of a listing, page by page; raise ListingError if it cannot end well.
 
     `fetch(cursor)` returns one decoded page (`None` asks for the first). Items are yielded
@@ -99,7 +98,9 @@ def walk(
     raise ListingError(f"more than {MAX_PAGES} pages", vendor=vendor, operation=operation)
 
 
-def _items(page: object, shape: PageShape, *, vendor: str, operation: str) -> list[dict[str, Any]]:
+def _items(
+    page: object, shape: PageShape, *, vendor: str, operation: str
+) -> list[Mapping[str, object]]:
     items = page.get(shape.items) if isinstance(page, Mapping) else None
     if not isinstance(items, list):
         raise ListingError(
@@ -116,7 +117,7 @@ def _items(page: object, shape: PageShape, *, vendor: str, operation: str) -> li
     return items
 
 
-def _next_cursor(page: object, items: list[dict[str, Any]], shape: PageShape) -> str | None:
+def _next_cursor(page: object, items: list[Mapping[str, object]], shape: PageShape) -> str | None:
     cursor = _at(page, shape.cursor)
     if cursor is None and shape.cursor_from_last_id and items:
         cursor = items[-1].get("id")
