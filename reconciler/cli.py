@@ -1031,6 +1031,19 @@ def comment_command(
 @click.option(
     "--requests-per-second", default=None, type=float, help="Rate limit per API key (429)."
 )
+@click.option(
+    "--list-order",
+    type=click.Choice(["newest", "oldest", "shuffled"]),
+    default="newest",
+    show_default=True,
+    help="Order of the run lists (no vendor documents one).",
+)
+@click.option(
+    "--omit-dataset-id",
+    is_flag=True,
+    default=False,
+    help="Leave datasetId out of Adaline evaluations (the docs say it may be absent).",
+)
 def emulator_command(
     host: str,
     port: int,
@@ -1044,6 +1057,8 @@ def emulator_command(
     drop_rate: float,
     lost_create_rate: float,
     requests_per_second: float | None,
+    list_order: str,
+    omit_dataset_id: bool,
 ) -> int:
     """Serve the vendors' APIs locally (see docs/emulator.md)."""
     from reconciler import emulator
@@ -1059,7 +1074,14 @@ def emulator_command(
     )
     try:
         server = emulator.make_server(
-            host, port, seed=seed, time_scale=time_scale, state_path=state, faults=faults
+            host,
+            port,
+            seed=seed,
+            time_scale=time_scale,
+            state_path=state,
+            faults=faults,
+            list_order=list_order,
+            omit_dataset_id=omit_dataset_id,
         )
     except OSError as exc:
         raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}") from exc

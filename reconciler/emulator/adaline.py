@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from reconciler.emulator.http import ApiError, Request, Response
+from reconciler.emulator.order import check_order, position
 
 PROMPTS = "/v2/prompts"
 DATASETS = "/v2/datasets"
@@ -553,12 +554,16 @@ class AdalineApi:
         seed: int,
         time_scale: float,
         clock: Callable[[], float],
+        list_order: str = "newest",
+        omit_dataset_id: bool = False,
     ) -> None:
         self._db = db
         self._lock = lock
         self._seed = seed
         self._time_scale = time_scale
         self._clock = clock
+        self.list_order = check_order(list_order)  # "newest": as `sort` asks (§10.18)
+        self.omit_dataset_id = omit_dataset_id  # §2: datasetId "may be absent"
         self._fates: dict[str, Fate] = {}
         self._schedules: dict[str, tuple[tuple[Any, ...], dict[str, Slot]]] = {}
         self._requests = itertools.count(1)
@@ -821,7 +826,7 @@ class AdalineApi:
         total = row["total_rows"]
         grades = [r.grade for r in done if not r.failed]
         started = slot.start is not None and now >= slot.start
-        return {
+        evaluation: dict[str, Any] = {
             "runId": row["id"],
             "evaluatorId": row["evaluator_id"],
             "datasetId": row["dataset_id"],
@@ -846,6 +851,9 @@ class AdalineApi:
                 "finishedAt": _ms(slot.finish) if now >= slot.finish else None,
             },
         }
+        if self.omit_dataset_id:
+            del evaluation["datasetId"]
+        return evaluation
 
     # --- list, cancel, results ----------------------------------------------------------
 
@@ -889,7 +897,13 @@ class AdalineApi:
             for r in rows
             if status is None or schedule[r["id"]].status(now) == status
         ]
-        page, pagination = pager.page(keys, lambda i: (i["at"], i["id"]))
+
+        def place(item: dict[str, Any]) -> tuple[Any, str]:
+            return position(self.list_order, self._seed, item["at"], item["id"])
+
+        if self.list_order != "newest":  # the vendor ignores `sort` (docs/emulator.md)
+            pager.descending = False
+        page, pagination = pager.page(keys, place)
         items = [
             self._render(self._row(workspace, prompt_id, k["id"]), schedule[k["id"]], now)
             for k in page

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from reconciler.emulator.http import ApiError, Request, Response
+from reconciler.emulator.order import check_order, position
 
 PREFIXES = ("/v2/tasks", "/v2/task-runs", "/v2/experiments")
 STATUSES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
@@ -544,10 +545,12 @@ class ArizeApi:
         time_scale: float,
         clock: Callable[[], float],
         legacy_enums: bool = False,
+        list_order: str = "newest",
     ) -> None:
         self._db = db
         self._lock = lock
         self._seed = seed
+        self.list_order = check_order(list_order)  # of task runs (§9.10 leaves it open)
         self._time_scale = time_scale
         self._clock = clock
         self.legacy_enums = legacy_enums  # lower-case enums in and out, as before 2026-07-16
@@ -1013,6 +1016,8 @@ class ArizeApi:
         scope = f"runs:{task.id}:{status or ''}"
         where = ["task_id = ?"]
         params: list[object] = [task.id]
+        if self.list_order != "newest":
+            return self._list_runs_arranged(task.id, query, status=status, limit=limit)
         if (cursor := query.get("cursor")) is not None:
             created, ident = _decode_cursor(cursor, scope)
             where.append("(created, id) < (?, ?)")
@@ -1037,6 +1042,33 @@ class ArizeApi:
             last = items[-1][0]
             pagination["next_cursor"] = _encode_cursor(scope, last["created"], last["id"])
         return Response(200, {"task_runs": [run for _, run in items], "pagination": pagination})
+
+    def _list_runs_arranged(
+        self, task_id: str, query: Mapping[str, str], *, status: str | None, limit: int
+    ) -> Response:
+        """Answer a page of task runs in the `oldest` or `shuffled` order."""
+        scope = f"runs:{task_id}:{status or ''}"
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM arize_runs WHERE task_id = ?", (task_id,))
+            found = rows.fetchall()
+
+        def place(created: float, ident: str) -> tuple[float | str, str]:
+            return position(self.list_order, self._seed, created, ident)
+
+        ordered = sorted(found, key=lambda r: place(r["created"], r["id"]))
+        if (cursor := query.get("cursor")) is not None:
+            mark = place(*_decode_cursor(cursor, scope))
+            ordered = [r for r in ordered if place(r["created"], r["id"]) > mark]
+        now = self._clock()
+        items = [(row, self._render(row, now)) for row in ordered]
+        if status is not None:
+            items = [(row, run) for row, run in items if run["status"] == self._enum(status)]
+        chosen = items[:limit]
+        pagination: dict[str, Any] = {"has_more": len(items) > limit}
+        if pagination["has_more"]:
+            last = chosen[-1][0]
+            pagination["next_cursor"] = _encode_cursor(scope, last["created"], last["id"])
+        return Response(200, {"task_runs": [run for _, run in chosen], "pagination": pagination})
 
     def _cancel(self, run_id: str) -> Response:
         """Cancel a PENDING or RUNNING run atomically; 400 for a finished one (§9.1, §9.2)."""

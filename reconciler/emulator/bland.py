@@ -21,6 +21,7 @@ from typing import Any
 
 from reconciler.emulator import catalogue
 from reconciler.emulator.http import ApiError, Request, Response
+from reconciler.emulator.order import check_order, position
 
 PREFIX = "/v1/evals"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -150,10 +151,12 @@ class BlandApi:
         seed: int,
         time_scale: float,
         clock: Callable[[], float],
+        list_order: str = "newest",
     ) -> None:
         self._db = db
         self._lock = lock
         self._seed = seed
+        self.list_order = check_order(list_order)
         self._time_scale = time_scale
         self._clock = clock
         self._timelines: dict[str, Timeline] = {}
@@ -532,6 +535,8 @@ class BlandApi:
         if triggered_by is not None:
             where.append("triggered_by = ?")
             params.append(triggered_by)
+        if self.list_order != "newest":
+            return self._list_arranged(org, where, params, status=status, limit=limit, query=query)
         cursor = after or before
         order = "DESC"
         if cursor is not None:
@@ -570,6 +575,48 @@ class BlandApi:
         if order == "ASC":
             next_cursor = items[-1]["id"] if items else None
         return _ok({"object": "list", "data": items, "has_more": more, "next_cursor": next_cursor})
+
+    def _list_arranged(
+        self,
+        org: str,
+        where: list[str],
+        params: list[str],
+        *,
+        status: str | None,
+        limit: int,
+        query: Mapping[str, str],
+    ) -> Response:
+        """Answer a list page in the `oldest` or `shuffled` order (§11.18 leaves it open)."""
+        after, before = query.get("starting_after"), query.get("ending_before")
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM bland_runs WHERE {' AND '.join(where)}", params
+            ).fetchall()
+            anchor = None
+            if (cursor := after or before) is not None:
+                anchor = self._db.execute(
+                    "SELECT created, id FROM bland_runs WHERE org = ? AND id = ?", (org, cursor)
+                ).fetchone()
+                if anchor is None:
+                    raise _invalid(f"Unknown cursor {cursor}")
+
+        def place(row: sqlite3.Row) -> tuple[float | str, str]:
+            return position(self.list_order, self._seed, row["created"], row["id"])
+
+        ordered = sorted(rows, key=place)
+        if anchor is not None:
+            mark = place(anchor)
+            ordered = [r for r in ordered if (place(r) > mark if after else place(r) < mark)]
+        items = [self._render(row, full=False) for row in ordered]
+        if status is not None:
+            items = [item for item in items if item["status"] == status]
+        if before is not None:  # the `limit` items just before the cursor, in list order
+            page, more = items[-limit:], len(items) > limit
+            next_cursor = page[0]["id"] if page else None
+        else:
+            page, more = items[:limit], len(items) > limit
+            next_cursor = page[-1]["id"] if more and page else None
+        return _ok({"object": "list", "data": page, "has_more": more, "next_cursor": next_cursor})
 
     # --- cancel ----------------------------------------------------------------------
 

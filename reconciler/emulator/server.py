@@ -21,6 +21,7 @@ from reconciler.emulator.adaline import AdalineApi
 from reconciler.emulator.arize import ArizeApi
 from reconciler.emulator.bland import BlandApi
 from reconciler.emulator.http import ApiError, Request, Response, VendorApi
+from reconciler.emulator.order import check_order
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
@@ -85,7 +86,10 @@ class EmulatorServer(ThreadingHTTPServer):
         state_path: Path | str | None = None,
         clock: Callable[[], float] = time.time,
         faults: Faults | None = None,
+        list_order: str = "newest",
+        omit_dataset_id: bool = False,
     ) -> None:
+        check_order(list_order)  # before the socket is bound
         super().__init__(address, _Handler)
         self.faults = faults or Faults()
         self.clock = clock
@@ -100,11 +104,31 @@ class EmulatorServer(ThreadingHTTPServer):
         self._db.row_factory = sqlite3.Row
         if state_path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
-        self.bland = BlandApi(self._db, self._lock, seed=seed, time_scale=time_scale, clock=clock)
-        self.adaline = AdalineApi(
-            self._db, self._lock, seed=seed, time_scale=time_scale, clock=clock
+        self.bland = BlandApi(
+            self._db,
+            self._lock,
+            seed=seed,
+            time_scale=time_scale,
+            clock=clock,
+            list_order=list_order,
         )
-        self.arize = ArizeApi(self._db, self._lock, seed=seed, time_scale=time_scale, clock=clock)
+        self.adaline = AdalineApi(
+            self._db,
+            self._lock,
+            seed=seed,
+            time_scale=time_scale,
+            clock=clock,
+            list_order=list_order,
+            omit_dataset_id=omit_dataset_id,
+        )
+        self.arize = ArizeApi(
+            self._db,
+            self._lock,
+            seed=seed,
+            time_scale=time_scale,
+            clock=clock,
+            list_order=list_order,
+        )
         # One attribute and one entry in `apis` per vendor; the first API that handles a path
         # answers it.
         self.apis: tuple[VendorApi, ...] = (self.bland, self.adaline, self.arize)
@@ -254,8 +278,15 @@ def make_server(
     state_path: Path | str | None = None,
     clock: Callable[[], float] = time.time,
     faults: Faults | None = None,
+    list_order: str = "newest",
+    omit_dataset_id: bool = False,
 ) -> EmulatorServer:
-    """Bind an emulator to `host:port` (0 picks a free port); call serve_forever() to run it."""
+    """Bind an emulator to `host:port` (0 picks a free port); call serve_forever() to run it.
+
+    `list_order` ("newest", "oldest", "shuffled") is the order of the run lists (no vendor
+    documents one); `omit_dataset_id` leaves `datasetId` out of Adaline evaluations (§2: it
+    may be absent).
+    """
     return EmulatorServer(
         (host, port),
         seed=seed,
@@ -263,6 +294,8 @@ def make_server(
         state_path=state_path,
         clock=clock,
         faults=faults,
+        list_order=list_order,
+        omit_dataset_id=omit_dataset_id,
     )
 
 
@@ -274,10 +307,19 @@ def run(
     time_scale: float = 1.0,
     state_path: Path | str | None = None,
     faults: Faults | None = None,
+    list_order: str = "newest",
+    omit_dataset_id: bool = False,
 ) -> None:
     """Serve until interrupted."""
     server = make_server(
-        host, port, seed=seed, time_scale=time_scale, state_path=state_path, faults=faults
+        host,
+        port,
+        seed=seed,
+        time_scale=time_scale,
+        state_path=state_path,
+        faults=faults,
+        list_order=list_order,
+        omit_dataset_id=omit_dataset_id,
     )
     try:
         server.serve_forever()

@@ -13,7 +13,6 @@ import statistics
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -25,13 +24,16 @@ from reconciler.providers.http import (
     SecretHeaderAuth,
     gather,
 )
+from reconciler.providers.paging import PageShape, describe, walk
 from reconciler.secret import Secret
 
 log = logging.getLogger("reconciler.providers.adaline")
 
 DEFAULT_BASE_URL = "https://api.adaline.ai/v2"
 PAGE_SIZE = 200
-MAX_PAGES = 100_000
+LIST_PAGE = PageShape(
+    items="evaluations", has_more=("pagination", "hasMore"), cursor=("pagination", "nextCursor")
+)
 RECOVERY_MARGIN_MS = 60_000  # §8 rule 3: look for a lost create from a minute before the POST
 SECONDS_THRESHOLD = 100_000_000_000  # §10.2: a timestamp below this is seconds, not ms
 VENDOR = Vendor.ADALINE.value
@@ -76,40 +78,48 @@ class AdalineProvider:
 
     def _evaluations(
         self, prompt_id: str, *, operation: str, filters: Mapping[str, str | int] | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Yield every evaluation of a prompt, newest first, or raise ListingError."""
+    ) -> Iterator[Mapping[str, object]]:
+        """Yield every evaluation of a prompt (any order), or raise ListingError (paging.py)."""
         params: dict[str, str | int] = {
             "limit": PAGE_SIZE,
             "sort": "createdAt:desc",
             **(filters or {}),
         }
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            page = self._api.request(
-                "GET",
-                _path("prompts", prompt_id, "evaluations"),
-                operation=operation,
-                params=params,
+
+        def fetch(cursor: str | None) -> object:
+            # §10.19: the same filters with each cursor.
+            query = params if cursor is None else {**params, "cursor": cursor}
+            return self._api.request(
+                "GET", _path("prompts", prompt_id, "evaluations"), operation=operation, params=query
             )
-            items = page.get("evaluations") if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise ListingError(
-                    "a list page has no `evaluations` array", vendor=VENDOR, operation=operation
-                )
-            yield from (item for item in items if isinstance(item, dict))
-            pagination = page.get("pagination") or {}
-            if not pagination.get("hasMore"):
-                return
-            cursor = pagination.get("nextCursor")
-            if not cursor or cursor in seen:
-                raise ListingError(
-                    "pagination ended early: hasMore is true but there is no new nextCursor",
-                    vendor=VENDOR,
-                    operation=operation,
-                )
-            seen.add(cursor)
-            params = {**params, "cursor": cursor}  # §10.19: same filters with each cursor
-        raise ListingError(f"more than {MAX_PAGES} pages", vendor=VENDOR, operation=operation)
+
+        return walk(fetch, LIST_PAGE, vendor=VENDOR, operation=operation)
+
+    def _keyed(
+        self,
+        prompt_id: str,
+        *,
+        operation: str,
+        evaluator_id: str | None = None,
+        dataset_id: str | None = None,
+        since_ms: int | None = None,
+    ) -> list[LiveRun]:
+        """List a prompt's evaluations, filtered on evaluator and dataset when given.
+
+        An item may omit `datasetId` (§2): in a listing filtered on a dataset it is keyed
+        by that dataset; in an unfiltered one it has no key and satisfies nothing.
+        """
+        filters: dict[str, str | int] = {}
+        if evaluator_id is not None:
+            filters["evaluatorId"] = evaluator_id
+        if dataset_id is not None:
+            filters["datasetId"] = dataset_id
+        if since_ms is not None:
+            filters["createdAfter"] = since_ms
+        return [
+            parse_evaluation(item, prompt_id=prompt_id, dataset_id=dataset_id, operation=operation)
+            for item in self._evaluations(prompt_id, operation=operation, filters=filters)
+        ]
 
     def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
         """List the evaluations of every prompt the manifests name, all pages, concurrently."""
@@ -122,15 +132,20 @@ class AdalineProvider:
         def one_prompt(prompt_id: str) -> list[LiveRun]:
             # One key on a prompt: let the server filter by evaluator and dataset (§3.2).
             prompt_keys = by_prompt[prompt_id]
-            filters: dict[str, str | int] = {}
+            filters: dict[str, str] = {}
             if len(prompt_keys) == 1:
                 parts = dict(prompt_keys[0].parts)
                 filters = {"evaluatorId": parts["evaluatorId"], "datasetId": parts["datasetId"]}
             try:
-                return [
-                    parse_evaluation(item, prompt_id=prompt_id)
-                    for item in self._evaluations(prompt_id, operation=operation, filters=filters)
-                ]
+                runs = self._keyed(
+                    prompt_id,
+                    operation=operation,
+                    evaluator_id=filters.get("evaluatorId"),
+                    dataset_id=filters.get("datasetId"),
+                )
+                if not filters and any(run.natural_key is None for run in runs):
+                    runs = self._key_by_filter(prompt_id, runs, prompt_keys, operation=operation)
+                return runs
             except ListingError:
                 raise
             except ProviderError as error:
@@ -151,6 +166,30 @@ class AdalineProvider:
 
         lists = gather(one_prompt, sorted(by_prompt), max_workers=self._max_concurrency)
         return [run for runs in lists for run in runs]
+
+    def _key_by_filter(
+        self,
+        prompt_id: str,
+        runs: list[LiveRun],
+        keys: Sequence[NaturalKey],
+        *,
+        operation: str,
+    ) -> list[LiveRun]:
+        """Key the items that omit `datasetId` by listing each declared key filtered on it.
+
+        A run the filtered listings do not return stays unkeyed: it satisfies no resource.
+        """
+        keyed: dict[str, LiveRun] = {}
+        for key in keys:
+            parts = dict(key.parts)
+            for run in self._keyed(
+                prompt_id,
+                operation=operation,
+                evaluator_id=parts["evaluatorId"],
+                dataset_id=parts["datasetId"],
+            ):
+                keyed.setdefault(run.run_id, run)
+        return [keyed.get(run.run_id, run) if run.natural_key is None else run for run in runs]
 
     def create_run(self, resource: Resource, *, workspace: str, request_id: str) -> LiveRun:
         """Start the evaluation; after a timeout or 5xx, adopt a run with its key, if any."""
@@ -179,7 +218,9 @@ class AdalineProvider:
                 operation="create",
                 status=error.status,
             ) from error
-        return parse_evaluation(data, prompt_id=prompt_id)
+        return parse_evaluation(
+            data, prompt_id=prompt_id, dataset_id=dataset_id, operation="create", created=True
+        )
 
     def _recover(
         self, prompt_id: str, evaluator_id: str, dataset_id: str, *, since_ms: int
@@ -190,15 +231,17 @@ class AdalineProvider:
     def _since(
         self, prompt_id: str, evaluator_id: str, dataset_id: str, *, since_ms: int
     ) -> list[LiveRun]:
-        """Return the key's satisfying runs submitted since `since_ms`, oldest first."""
-        filters: dict[str, str | int] = {
-            "evaluatorId": evaluator_id,
-            "datasetId": dataset_id,
-            "createdAfter": since_ms,
-        }
+        """Return the key's satisfying runs submitted since `since_ms`, oldest first.
+
+        Every page is read: the order asked for (`sort`) is not relied on.
+        """
         try:
-            items = list(
-                self._evaluations(prompt_id, operation="find a created run", filters=filters)
+            runs = self._keyed(
+                prompt_id,
+                operation="find a created run",
+                evaluator_id=evaluator_id,
+                dataset_id=dataset_id,
+                since_ms=since_ms,
             )
         except ProviderError as error:
             raise TransientProviderError(
@@ -207,9 +250,12 @@ class AdalineProvider:
                 vendor=VENDOR,
                 operation="create",
             ) from error
-        runs = [parse_evaluation(item, prompt_id=prompt_id) for item in items]
+        key = NaturalKey.adaline(
+            prompt_id=prompt_id, evaluator_id=evaluator_id, dataset_id=dataset_id
+        )
         return sorted(
-            (r for r in runs if r.phase.satisfies), key=lambda r: (r.created_at, r.run_id)
+            (r for r in runs if r.phase.satisfies and r.natural_key == key),
+            key=lambda r: (r.created_at, r.run_id),
         )
 
     def find_runs(self, resource: Resource, *, workspace: str, since: datetime) -> list[LiveRun]:
@@ -229,7 +275,9 @@ class AdalineProvider:
         data = self._api.request(
             "GET", _path("prompts", prompt_id, "evaluations", run.run_id), operation="read"
         )
-        return parse_evaluation(data, prompt_id=prompt_id)
+        return parse_evaluation(
+            data, prompt_id=prompt_id, dataset_id=_dataset_of(run), operation="read"
+        )
 
     def cancel_run(self, run: LiveRun) -> LiveRun:
         """Ask to cancel; a run already finished or cancelling is returned as it is (§10.8)."""
@@ -248,7 +296,9 @@ class AdalineProvider:
             if current.phase is RunPhase.ACTIVE:
                 raise
             return current
-        return parse_evaluation(data, prompt_id=prompt_id)
+        return parse_evaluation(
+            data, prompt_id=prompt_id, dataset_id=_dataset_of(run), operation="cancel"
+        )
 
     def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
         """Return the median `metrics.totalCost` of the key's finished runs; None if none."""
@@ -271,6 +321,10 @@ def _prompt_of(run: LiveRun) -> str:
     return run.natural_key.container
 
 
+def _dataset_of(run: LiveRun) -> str | None:
+    return dict(run.natural_key.parts).get("datasetId") if run.natural_key else None
+
+
 def epoch_ms(value: object) -> datetime:
     """Read an Adaline timestamp: epoch ms, or seconds when small (§10.2)."""
     if not isinstance(value, int | float) or isinstance(value, bool):
@@ -279,30 +333,61 @@ def epoch_ms(value: object) -> datetime:
     return datetime.fromtimestamp(millis / 1000, UTC)
 
 
-def parse_evaluation(item: Mapping[str, Any], *, prompt_id: str) -> LiveRun:
-    """Parse an Evaluation object; unknown fields ignored, a missing datasetId tolerated."""
+def parse_evaluation(
+    item: object,
+    *,
+    prompt_id: str,
+    dataset_id: str | None = None,
+    operation: str = "read",
+    created: bool = False,
+) -> LiveRun:
+    """Parse an Evaluation object; unknown fields are ignored.
+
+    `datasetId` may be absent (§2): the run is then keyed by `dataset_id`, the dataset the
+    answer was asked for (a filtered listing, a create, a read of a keyed run); without one
+    it has no key and satisfies nothing. A field of the wrong type is a ProviderError naming
+    `operation`. `created`: the object answers a create, so the message says the run may exist.
+    """
+
+    def wrong(problem: str) -> ProviderError:
+        if created:
+            problem += "; the evaluation may have been started: the next plan lists it"
+        return ProviderError(problem, vendor=VENDOR, operation=operation, status=200)
+
+    if not isinstance(item, dict):
+        raise wrong(f"the answer is {describe(item)}, not an evaluation object")
+    texts: dict[str, str] = {}
+    for name in ("runId", "status", "evaluatorId"):
+        value = item.get(name)
+        if not isinstance(value, str) or not value:
+            raise wrong(f"the evaluation's `{name}` is {describe(value)}, not a non-empty string")
+        texts[name] = value
+    run_id, status = texts["runId"], texts["status"]
+    own_dataset = item.get("datasetId")
+    if own_dataset is not None and (not isinstance(own_dataset, str) or not own_dataset):
+        raise wrong(f"evaluation {run_id}: `datasetId` is {describe(own_dataset)}, not a string")
+    timeline = item.get("timeline")
+    if not isinstance(timeline, dict):
+        raise wrong(f"evaluation {run_id}: `timeline` is {describe(timeline)}, not an object")
     try:
-        run_id = str(item["runId"])
-        status = str(item["status"])
-        evaluator_id = str(item["evaluatorId"])
-        timeline = item.get("timeline") or {}
         created_at = epoch_ms(timeline.get("submittedAt"))
-    except (KeyError, ValueError, TypeError, OverflowError) as exc:
-        raise ProviderError(
-            f"an evaluation lacks a readable field ({exc})", vendor=VENDOR, operation="parse"
+    except (ValueError, OverflowError, OSError) as exc:
+        raise wrong(
+            f"evaluation {run_id}: `timeline.submittedAt` is not an epoch timestamp"
         ) from exc
     metrics = item.get("metrics")
     cost = metrics.get("totalCost") if isinstance(metrics, dict) else None
+    dataset = own_dataset if isinstance(own_dataset, str) else dataset_id
     return LiveRun(
         vendor=Vendor.ADALINE,
         run_id=run_id,
         status=status,
         phase=RunPhase.from_status(status),
         created_at=created_at,
-        natural_key=NaturalKey.adaline(
-            prompt_id=prompt_id,
-            evaluator_id=evaluator_id,
-            dataset_id=str(item.get("datasetId") or ""),
+        natural_key=None
+        if dataset is None
+        else NaturalKey.adaline(
+            prompt_id=prompt_id, evaluator_id=texts["evaluatorId"], dataset_id=dataset
         ),
         cost_usd=float(cost)
         if isinstance(cost, int | float) and not isinstance(cost, bool)

@@ -31,13 +31,15 @@ from reconciler.providers.http import (
     SecretHeaderAuth,
     gather,
 )
+from reconciler.providers.paging import PageShape, describe, walk
 from reconciler.secret import Secret
 
 log = logging.getLogger("reconciler.providers.arize")
 
 DEFAULT_BASE_URL = "https://api.arize.com"
 PAGE_SIZE = 100
-MAX_PAGES = 100_000
+PAGINATION_MORE = ("pagination", "has_more")
+PAGINATION_CURSOR = ("pagination", "next_cursor")
 RECOVERY_MARGIN = timedelta(minutes=1)
 VENDOR = Vendor.ARIZE.value
 
@@ -89,31 +91,19 @@ class ArizeProvider:
 
     def _pages(
         self, path: str, key: str, *, operation: str, params: Mapping[str, str | int] | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Yield every item of an Arize list (`{key: [...], pagination}`), or raise ListingError."""
+    ) -> Iterator[Mapping[str, object]]:
+        """Yield every item of an Arize list (`{key: [...], pagination}`), in any order (§9.10).
+
+        Raises ListingError when the list cannot be read to its end (see paging.py).
+        """
         query: dict[str, str | int] = {"limit": PAGE_SIZE, **(params or {})}
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            page = self._api.request("GET", path, operation=operation, params=query)
-            items = page.get(key) if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise ListingError(
-                    f"a list page has no `{key}` array", vendor=VENDOR, operation=operation
-                )
-            yield from (item for item in items if isinstance(item, dict))
-            pagination = page.get("pagination") or {}
-            if not pagination.get("has_more"):
-                return
-            cursor = pagination.get("next_cursor")
-            if not cursor or cursor in seen:
-                raise ListingError(
-                    "pagination ended early: has_more is true but there is no new next_cursor",
-                    vendor=VENDOR,
-                    operation=operation,
-                )
-            seen.add(cursor)
-            query = {**query, "cursor": cursor}
-        raise ListingError(f"more than {MAX_PAGES} pages", vendor=VENDOR, operation=operation)
+        shape = PageShape(items=key, has_more=PAGINATION_MORE, cursor=PAGINATION_CURSOR)
+
+        def fetch(cursor: str | None) -> object:
+            asked = query if cursor is None else {**query, "cursor": cursor}
+            return self._api.request("GET", path, operation=operation, params=asked)
+
+        return walk(fetch, shape, vendor=VENDOR, operation=operation)
 
     # --- listing -----------------------------------------------------------------------
 
@@ -123,11 +113,10 @@ class ArizeProvider:
         if self._space_id:
             operation = f"list tasks of space {self._space_id}"
             tasks.update(
-                str(task["id"])
+                _text(task, "id", what="task", operation=operation)
                 for task in self._pages(
                     "/v2/tasks", "tasks", operation=operation, params={"space_id": self._space_id}
                 )
-                if "id" in task
             )
         return sorted(tasks)
 
@@ -195,7 +184,7 @@ class ArizeProvider:
         }
         if unknown:  # one page walk for the task's experiments instead of a GET per run
             self._learn_experiments(task_id, task)
-        return [self._parse(item) for item in items], problems
+        return [self._parse(item, operation=operation) for item in items], problems
 
     def _learn_experiments(self, task_id: str, task: Mapping[str, Any] | None) -> None:
         """Map the experiments of a RUN_EXPERIMENT task's dataset to their names (§12.9)."""
@@ -204,15 +193,17 @@ class ArizeProvider:
         dataset_id = task.get("dataset_id") if isinstance(task, dict) else None
         if not dataset_id:
             return
+        operation = f"list experiments of dataset {dataset_id}"
         names = {
-            str(e["id"]): str(e.get("name", ""))
+            _text(e, "id", what="experiment", operation=operation): _text(
+                e, "name", what="experiment", operation=operation
+            )
             for e in self._pages(
                 "/v2/experiments",
                 "experiments",
-                operation=f"list experiments of dataset {dataset_id}",
+                operation=operation,
                 params={"dataset_id": str(dataset_id)},
             )
-            if "id" in e
         }
         with self._names_lock:
             self._experiment_names.update(names)
@@ -225,15 +216,22 @@ class ArizeProvider:
         data = self._api.request(
             "GET", _path("v2", "experiments", experiment_id), operation="read experiment"
         )
-        name = str(data.get("name", "")) if isinstance(data, dict) else ""
+        name = _text(data, "name", what="experiment", operation="read experiment")
         with self._names_lock:
             self._experiment_names[experiment_id] = name
         return name
 
-    def _parse(self, item: Mapping[str, Any]) -> LiveRun:
-        experiment_id = item.get("experiment_id")
-        name = self._experiment_name(str(experiment_id)) if experiment_id else None
-        return parse_task_run(item, experiment_name=name)
+    def _parse(self, item: object, *, operation: str, created: bool = False) -> LiveRun:
+        run = parse_task_run(item, operation=operation, created=created)  # checks the shape
+        experiment_id = item.get("experiment_id") if isinstance(item, dict) else None
+        if not isinstance(experiment_id, str) or not experiment_id:
+            return run
+        return parse_task_run(
+            item,
+            experiment_name=self._experiment_name(experiment_id),
+            operation=operation,
+            created=created,
+        )
 
     # --- create, get, cancel ---------------------------------------------------------------
 
@@ -270,7 +268,7 @@ class ArizeProvider:
                 operation="trigger",
                 status=error.status,
             ) from error
-        return self._parse(data)
+        return self._parse(data, operation="trigger", created=True)
 
     def _recover(
         self, task_id: str, key: NaturalKey, *, since: datetime, exact_any_age: bool = False
@@ -318,9 +316,8 @@ class ArizeProvider:
 
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run`."""
-        return self._parse(
-            self._api.request("GET", _path("v2", "task-runs", run.run_id), operation="read run")
-        )
+        data = self._api.request("GET", _path("v2", "task-runs", run.run_id), operation="read run")
+        return self._parse(data, operation="read run")
 
     def cancel_run(self, run: LiveRun) -> LiveRun:
         """Cancel `run`; a run that is already terminal is returned as it is (§9.1)."""
@@ -338,7 +335,7 @@ class ArizeProvider:
             if current.phase is RunPhase.ACTIVE:
                 raise
             return current
-        return self._parse(data)
+        return self._parse(data, operation="cancel")
 
     def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
         """Return None: Arize publishes no price and task runs report no cost."""
@@ -347,6 +344,21 @@ class ArizeProvider:
 
 
 EVALUATION_TYPES = ("TEMPLATE_EVALUATION", "CODE_EVALUATION")
+
+
+def _text(item: object, name: str, *, what: str, operation: str) -> str:
+    """Return a required string field of an Arize object; a ProviderError when it is not one.
+
+    An experiment's name is half the key of its runs: a missing one would key them to
+    nothing, and the run would be triggered again.
+    """
+    if not isinstance(item, dict):
+        problem = f"the {what} is {describe(item)}, not an object"
+    elif not isinstance(value := item.get(name), str) or not value:
+        problem = f"the {what}'s `{name}` is {describe(value)}, not a non-empty string"
+    else:
+        return value
+    raise ProviderError(problem, vendor=VENDOR, operation=operation, status=200)
 
 
 def _mismatch(resource: Resource, task: Mapping[str, Any] | None) -> Problem | None:
@@ -372,26 +384,51 @@ def _mismatch(resource: Resource, task: Mapping[str, Any] | None) -> Problem | N
     )
 
 
-def parse_task_run(item: Mapping[str, Any], *, experiment_name: str | None = None) -> LiveRun:
-    """Parse a TaskRun; statuses in any case, unknown fields (`failure_reason`...) ignored."""
+def parse_task_run(
+    item: object,
+    *,
+    experiment_name: str | None = None,
+    operation: str = "read run",
+    created: bool = False,
+) -> LiveRun:
+    """Parse a TaskRun; statuses in any case, unknown fields (`failure_reason`...) ignored.
+
+    A field reconciler decides on of the wrong type is a ProviderError naming `operation`.
+    `created`: the object answers a trigger, so the message says the run may exist.
+    """
+
+    def wrong(problem: str) -> ProviderError:
+        if created:
+            problem += "; the run may have been triggered: the next plan lists it"
+        return ProviderError(problem, vendor=VENDOR, operation=operation, status=200)
+
+    if not isinstance(item, dict):
+        raise wrong(f"the answer is {describe(item)}, not a task run object")
+    texts: dict[str, str] = {}
+    for name in ("id", "task_id", "status", "created_at"):
+        value = item.get(name)
+        if not isinstance(value, str) or not value:
+            raise wrong(f"the task run's `{name}` is {describe(value)}, not a non-empty string")
+        texts[name] = value
+    run_id, task_id, status = texts["id"], texts["task_id"], texts["status"]
+    optional: dict[str, str | None] = {}
+    for name in ("data_start_time", "data_end_time", "created_by_user_id", "experiment_id"):
+        value = item.get(name)
+        if value is not None and not isinstance(value, str):
+            raise wrong(f"task run {run_id}: `{name}` is {describe(value)}, not a string")
+        optional[name] = value or None
     try:
-        run_id = str(item["id"])
-        task_id = str(item["task_id"])
-        status = str(item["status"])
-        created_at = parse_instant(str(item["created_at"]))
-        start, end = item.get("data_start_time"), item.get("data_end_time")
+        created_at = parse_instant(texts["created_at"])
+        start, end = optional["data_start_time"], optional["data_end_time"]
         key: NaturalKey | None = None
         if start and end:
             key = NaturalKey.arize_window(
-                task_id=task_id, start=parse_instant(str(start)), end=parse_instant(str(end))
+                task_id=task_id, start=parse_instant(start), end=parse_instant(end)
             )
         elif experiment_name:
             key = NaturalKey.arize_experiment(task_id=task_id, experiment_name=experiment_name)
-    except (KeyError, ValueError) as exc:
-        raise ProviderError(
-            f"a task run lacks a readable field ({exc})", vendor=VENDOR, operation="parse"
-        ) from exc
-    creator = item.get("created_by_user_id")
+    except ValueError as exc:
+        raise wrong(f"task run {run_id}: a time field is not an RFC 3339 timestamp") from exc
     return LiveRun(
         vendor=Vendor.ARIZE,
         run_id=run_id,
@@ -399,6 +436,6 @@ def parse_task_run(item: Mapping[str, Any], *, experiment_name: str | None = Non
         phase=RunPhase.from_status(status),
         created_at=created_at,
         natural_key=key,
-        created_by=str(creator) if creator else None,
+        created_by=optional["created_by_user_id"],
         raw=json.dumps(item, separators=(",", ":")),
     )

@@ -36,13 +36,16 @@ from reconciler.providers.http import (
     JsonClient,
     SecretHeaderAuth,
 )
+from reconciler.providers.paging import NewestFirst, PageShape, describe, walk
 from reconciler.secret import Secret
 
 log = logging.getLogger("reconciler.providers.bland")
 
 DEFAULT_BASE_URL = "https://api.bland.ai"
 PAGE_SIZE = 100
-MAX_PAGES = 100_000
+LIST_PAGE = PageShape(
+    items="data", has_more=("has_more",), cursor=("next_cursor",), cursor_from_last_id=True
+)
 RECOVERY_WINDOW = timedelta(minutes=15)  # how far back a lost create is looked for
 FRESH_LOOK_S = 2.0  # how long apply's look at the runs made since the plan is reused
 VENDOR = Vendor.BLAND.value
@@ -119,32 +122,19 @@ class BlandProvider:
             )
         return data
 
-    def _pages(self, *, operation: str) -> Iterator[dict[str, Any]]:
-        """Yield every run of the list, newest first; raise ListingError if it ends early."""
-        cursor: str | None = None
-        seen_cursors: set[str] = set()
-        for _ in range(MAX_PAGES):
+    def _pages(self, *, operation: str) -> Iterator[Mapping[str, object]]:
+        """Yield every run item of the list, in whatever order Bland sends (§11.18).
+
+        Raises ListingError when the list cannot be read to its end (see paging.py).
+        """
+
+        def fetch(cursor: str | None) -> object:
             params: dict[str, str | int] = {"limit": PAGE_SIZE}
             if cursor is not None:
                 params["starting_after"] = cursor
-            page = self._call("GET", "/v1/evals/runs", operation=operation, params=params)
-            items = page.get("data") if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise ListingError(
-                    "a list page has no `data` array", vendor=VENDOR, operation=operation
-                )
-            yield from (item for item in items if isinstance(item, dict))
-            if not page.get("has_more"):
-                return
-            cursor = page.get("next_cursor") or (items[-1].get("id") if items else None)
-            if not cursor or cursor in seen_cursors:
-                raise ListingError(
-                    "pagination ended early: has_more is true but there is no next cursor",
-                    vendor=VENDOR,
-                    operation=operation,
-                )
-            seen_cursors.add(cursor)
-        raise ListingError(f"more than {MAX_PAGES} pages", vendor=VENDOR, operation=operation)
+            return self._call("GET", "/v1/evals/runs", operation=operation, params=params)
+
+        return walk(fetch, LIST_PAGE, vendor=VENDOR, operation=operation)
 
     # --- the Provider contract --------------------------------------------------------------
 
@@ -152,7 +142,9 @@ class BlandProvider:
         """Return every run of the organisation (all pages), or raise ListingError."""
         operation = "list runs"
         try:
-            runs = [parse_run(item) for item in self._pages(operation=operation)]
+            runs = [
+                parse_run(item, operation=operation) for item in self._pages(operation=operation)
+            ]
             if any(r.lifecycle.adopt for r in desired):
                 runs = [self._with_adopt_key(run) for run in runs]
         except ListingError:
@@ -194,7 +186,7 @@ class BlandProvider:
         if run.label(LABEL_WORKSPACE) is not None or not run.phase.satisfies:
             return run
         full = self._call("GET", f"/v1/evals/runs/{run.run_id}", operation="read run")
-        return parse_run(full)
+        return parse_run(full, operation="read run")
 
     def create_run(self, resource: Resource, *, workspace: str, request_id: str) -> LiveRun:
         """Create the run; after a timeout or 5xx, find it by its request id before failing."""
@@ -236,7 +228,7 @@ class BlandProvider:
                 operation="create run",
                 status=error.status,
             ) from error
-        run = parse_run(data)
+        run = parse_run(data, operation="create run", created=True)
         self._note_created(resource, workspace)
         return run
 
@@ -250,24 +242,34 @@ class BlandProvider:
             self._created[(workspace, str(resource.address), resource.spec_hash)] = time.monotonic()
 
     def _find_request(self, request_id: str, *, since: datetime) -> LiveRun | None:
-        for item in self._pages(operation="find a created run"):
-            run = parse_run(item)
+        """Find the run created with `request_id`, reading every page unless order shows.
+
+        Bland's list order is undocumented (§11.18; its own example is oldest first), so the
+        look stops before the end only once the listing has shown itself newest first past
+        `since` (paging.NewestFirst).
+        """
+        operation = "find a created run"
+        watch = NewestFirst(since)
+        for item in self._pages(operation=operation):
+            run = parse_run(item, operation=operation)
             if run.label(LABEL_REQUEST_ID) == request_id:
                 return run
-            if run.created_at < since:
+            watch.read(run.created_at)
+            if watch.passed:
                 return None
         return None
 
     def find_runs(self, resource: Resource, *, workspace: str, since: datetime) -> list[LiveRun]:
         """Return the runs of this workspace, address and spec hash made since `since`.
 
-        The runs made since `since` are read newest first (§11.18), stopping at the first
-        older one, and kept for FRESH_LOOK_S: an apply of a thousand creates then costs a
-        few list pages, not one per create. They are kept indexed by identity, so each look
-        is one dict lookup, not a scan of every run the apply has made so far. A run another
-        apply makes inside that window can still be duplicated; after a create of the
-        identity the window does not apply (only a listing begun after the create is reused),
-        so apply's look after its create finds the twin and cancels the newer copy (rule 7).
+        The runs made since `since` are read (every page, unless the listing shows itself
+        newest first: §11.18 leaves the order undocumented) and kept for FRESH_LOOK_S: an
+        apply of a thousand creates then costs a few list pages, not one per create. They are
+        kept indexed by identity, so each look is one dict lookup, not a scan of every run the
+        apply has made so far. A run another apply makes inside that window can still be
+        duplicated; after a create of the identity the window does not apply (only a listing
+        begun after the create is reused), so apply's look after its create finds the twin
+        and cancels the newer copy (rule 7).
         """
         identity = (workspace, str(resource.address), resource.spec_hash)
         with self._recent_lock:
@@ -280,12 +282,13 @@ class BlandProvider:
     ) -> dict[_Identity, list[LiveRun]]:
         """Return the satisfying runs made since `since`, by identity.
 
-        A refresh reads only what is new: pages newest first, up to the first run already
-        seen (or older than `since`). A run seen once is not read again, so one cancelled
-        within the apply would still count here; the next plan sees it as it is. With
-        `fresh_after` (the moment a create of the identity returned), only a refresh begun
-        after it is reused: one refresh serves every look that waited for it.
+        A refresh reads every page, or, when the listing shows itself newest first, up to
+        the first run already seen (or older than `since`). A run seen once is not read
+        again, so one cancelled within the apply would still count here; the next plan sees
+        it as it is. With `fresh_after` (the moment a create of the identity returned), only a
+        refresh begun after it is reused: one refresh serves every look that waited for it.
         """
+        operation = "look for runs made since the plan"
         with self._recent_lock:
             cache = self._recent_cache
             if cache is None or cache.since != since:
@@ -295,10 +298,14 @@ class BlandProvider:
             ):
                 return cache.index
             began = time.monotonic()
-            for item in self._pages(operation="look for runs made since the plan"):
-                run = parse_run(item)
-                if run.created_at < since or run.run_id in cache.seen:
+            watch = NewestFirst(since)
+            for item in self._pages(operation=operation):
+                run = parse_run(item, operation=operation)
+                watch.read(run.created_at)
+                if watch.passed or (run.run_id in cache.seen and watch.proven):
                     break
+                if run.created_at < since or run.run_id in cache.seen:
+                    continue
                 cache.seen.add(run.run_id)
                 if run.phase.satisfies:
                     identity = (
@@ -312,7 +319,8 @@ class BlandProvider:
 
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run`."""
-        return parse_run(self._call("GET", f"/v1/evals/runs/{run.run_id}", operation="read run"))
+        data = self._call("GET", f"/v1/evals/runs/{run.run_id}", operation="read run")
+        return parse_run(data, operation="read run")
 
     def cancel_run(self, run: LiveRun) -> LiveRun:
         """Cancel `run`; a run that finished meanwhile is returned as it is (§11.7)."""
@@ -330,7 +338,7 @@ class BlandProvider:
             if current.phase is RunPhase.ACTIVE:
                 raise
             return current
-        return parse_run(data)
+        return parse_run(data, operation="cancel run")
 
     def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
         """Ask Bland what the run would cost (§3.5: free, idempotent, so retried)."""
@@ -350,22 +358,39 @@ class BlandProvider:
         return float(cents) / 100
 
 
-def parse_run(item: Mapping[str, Any]) -> LiveRun:
-    """Parse a run object or a reduced list item; unknown fields are ignored."""
+def parse_run(item: object, *, operation: str = "read run", created: bool = False) -> LiveRun:
+    """Parse a run object or a reduced list item; unknown fields are ignored.
+
+    A field reconciler decides on (id, status, created_at, metadata) of the wrong type is a
+    ProviderError naming `operation`, never a guess: a run whose labels were misread would
+    look unmanaged and be created twice. `created`: the object answers a create, so the
+    message says that the run may exist.
+    """
+
+    def wrong(problem: str) -> ProviderError:
+        if created:
+            problem += "; the run may have been created: the next plan lists the runs and sees it"
+        return ProviderError(problem, vendor=VENDOR, operation=operation, status=200)
+
+    if not isinstance(item, dict):
+        raise wrong(f"the answer is {describe(item)}, not a run object")
+    texts: dict[str, str] = {}
+    for name in ("id", "status", "created_at"):
+        value = item.get(name)
+        if not isinstance(value, str) or not value:
+            raise wrong(f"the run's `{name}` is {describe(value)}, not a non-empty string")
+        texts[name] = value
+    run_id, status = texts["id"], texts["status"]
     try:
-        run_id = str(item["id"])
-        status = str(item["status"])
-        created_at = parse_instant(str(item["created_at"]))
-    except (KeyError, ValueError) as exc:
-        raise ProviderError(
-            f"a run object lacks a readable {exc}", vendor=VENDOR, operation="parse run"
-        ) from exc
-    metadata = item.get("metadata") or {}
-    labels = tuple(
-        sorted((str(k), v) for k, v in metadata.items() if isinstance(v, str))
-        if isinstance(metadata, dict)
-        else ()
-    )
+        created_at = parse_instant(texts["created_at"])
+    except ValueError as exc:
+        raise wrong(f"run {run_id}: `created_at` is not an RFC 3339 timestamp") from exc
+    metadata = item.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise wrong(f"run {run_id}: `metadata` is {describe(metadata)}, not an object")
+    labels = tuple(sorted((str(k), v) for k, v in metadata.items() if isinstance(v, str)))
     adopt_key = None
     calls = item.get("submitted_call_ids")
     agents = item.get("submitted_attached_agents")

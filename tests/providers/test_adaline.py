@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -262,3 +262,52 @@ class TestCancel:
         assert run.run_id == current.run_id
         assert run.natural_key == current.natural_key
         assert run.created_at == current.created_at
+
+
+class TestMissingDatasetId:
+    """adaline.md §2: an evaluation's `datasetId` may be absent (emulator `omit_dataset_id`)."""
+
+    @pytest.fixture
+    def provider(self, start_emulator) -> Iterator[AdalineProvider]:
+        p = make(start_emulator(seed=3, omit_dataset_id=True), max_retries=1)
+        yield p
+        p.close()
+
+    def test_a_run_listed_under_one_declared_key_is_keyed_by_the_filtered_dataset(self, provider):
+        """One key on the prompt: the listing is filtered on its dataset, so the run is its."""
+        made = provider.create_run(resource(), workspace="ws", request_id="r")
+        listed = provider.list_runs([resource()])
+        assert [(made.run_id, resource().natural_key)] == [
+            (r.run_id, r.natural_key) for r in listed
+        ]
+
+    def test_runs_of_a_prompt_with_several_declared_keys_are_keyed_by_filtered_listings(
+        self, provider
+    ):
+        """Two keys on one prompt: each run is keyed through a listing filtered on its key."""
+        declared = [resource(pair=ACCURACY, name="a"), resource(pair=LATENCY, name="b")]
+        made = {
+            provider.create_run(r, workspace="ws", request_id=str(r.address)).run_id: r.natural_key
+            for r in declared
+        }
+        listed = provider.list_runs(declared)
+        assert made == {r.run_id: r.natural_key for r in listed}
+
+    def test_a_run_no_filtered_listing_returns_has_no_key_and_satisfies_nothing(self, provider):
+        """A run of an undeclared key, listed unfiltered without its dataset, matches nothing."""
+        declared = [resource(pair=ACCURACY, name="a"), resource(pair=LATENCY, name="b")]
+        stranger = resource(pair=(ACCURACY[0], LATENCY[1]), name="c")
+        made = provider.create_run(stranger, workspace="ws", request_id="r")
+        listed = provider.list_runs(declared)
+        assert [(made.run_id, None)] == [(r.run_id, r.natural_key) for r in listed]
+
+    def test_a_create_answer_without_datasetid_is_keyed_by_the_dataset_asked_for(self, provider):
+        """The create's own answer lacks the field: the run still carries the resource's key."""
+        made = provider.create_run(resource(), workspace="ws", request_id="r")
+        assert resource().natural_key == made.natural_key
+        assert made.run_id in {
+            r.run_id
+            for r in provider.find_runs(
+                resource(), workspace="ws", since=datetime.now(UTC) - timedelta(minutes=1)
+            )
+        }
