@@ -334,10 +334,12 @@ class RetryTransport(httpx.BaseTransport):
         end = now + self._policy.budget_s
         what = f"the retry budget ({self._policy.budget_s:g} s)"
         outer = _deadline.get()
-        if outer is not None and outer.at + self._timeout_s < end:
+        if outer is not None:
             # `outer.at` is on time.monotonic(); carry it over to this transport's clock.
-            end = now + (outer.at - time.monotonic()) + self._timeout_s
-            what = f"{outer.what} (+ timeout_s {self._timeout_s:g} s)"
+            outer_end = now + (outer.at - time.monotonic()) + self._timeout_s
+            if outer_end < end:
+                end = outer_end
+                what = f"{outer.what} (+ timeout_s {self._timeout_s:g} s)"
         return end, what
 
     def _send(self, request: httpx.Request, *, limit: float) -> httpx.Response:
