@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from reconciler.model import LiveRun, Resource, Vendor
 from reconciler.providers.base import Provider
-from reconciler.providers.http import in_context
+from reconciler.providers.deadline import in_context
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -35,7 +35,7 @@ from reconciler.model import (
 )
 from reconciler.plan import plan
 from reconciler.providers.base import Provider
-from reconciler.providers.http import deadline
+from reconciler.providers.deadline import deadline
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ Layers, each one concern (as httpx's own client is built):
 
 from __future__ import annotations
 
-import contextvars
 import email.utils
 import json
 import logging
@@ -40,10 +39,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import httpcore
 import httpx
 
 from reconciler.errors import OutOfTimeError, ProviderError, TransientProviderError
+from reconciler.providers.deadline import (
+    attempt_deadline,
+    current_deadline,
+    deadline_transport,
+    in_context,
+)
 from reconciler.secret import Secret, scrub
 
 log = logging.getLogger("reconciler.http")
@@ -55,141 +59,6 @@ RETRY_EXTENSION = "reconciler.retry"
 OUT_OF_TIME_EXTENSION = "reconciler.out_of_time"  # on a response: why it was not retried
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_ERROR_TEXT = 300
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Deadline:
-    """A moment (on `time.monotonic()`) by which a caller wants every request settled."""
-
-    at: float
-    what: str  # names it in messages: "status --timeout 600"
-
-
-# The caller's deadline (status --timeout): context-scoped, so it follows the calls of one
-# command into the providers without a parameter on every Provider method. Pools that fan
-# calls out (live.gather_live_state, gather() below) run each call in a copy of the context.
-_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
-    "reconciler_deadline", default=None
-)
-# When the socket operations of the attempt in progress on this thread must end (monotonic).
-_io_end: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "reconciler_io_end", default=None
-)
-
-
-@contextmanager
-def deadline(at: float, *, what: str) -> Iterator[None]:
-    """Run the block with a deadline: no request attempt or retry wait runs past `at`.
-
-    A request that starts before `at` may still take its own `timeout_s`, so everything ends
-    by `at + timeout_s`.
-    """
-    token = _deadline.set(Deadline(at=at, what=what))
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
-
-
-def in_context(fn: Callable[..., R]) -> Callable[..., R]:
-    """Return `fn` bound to the caller's context (its deadline), to run on a pool's thread."""
-    context = contextvars.copy_context()
-
-    def run(*args: Any, **kwargs: Any) -> R:
-        return context.copy().run(fn, *args, **kwargs)
-
-    return run
-
-
-def _left(timeout: float | None, timed_out: type[Exception]) -> float | None:
-    """Shorten one socket operation's timeout to what is left of the attempt."""
-    end = _io_end.get()
-    if end is None:
-        return timeout
-    left = end - time.monotonic()
-    if left <= 0:
-        raise timed_out("the request's time limit passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read and write gets at most what is left of the attempt."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        wrapped = self._inner.start_tls(
-            ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)
-        )
-        return _DeadlineStream(wrapped)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's network backend, its connections bounded by the attempt's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            host,
-            port,
-            _left(timeout, httpcore.ConnectTimeout),
-            local_address,
-            socket_options,
-        )
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_unix_socket(
-            path, _left(timeout, httpcore.ConnectTimeout), socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def deadline_transport(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
-    """Make every socket operation of `transport` honour the attempt's deadline; return it.
-
-    httpx offers no way to pass httpcore a network backend, so this sets the pool's one
-    (`_pool._network_backend`, the same attribute for direct, HTTP- and SOCKS-proxy pools).
-    tests/providers/test_deadlines.py fails if a new httpx or httpcore moves it.
-    """
-    pool = transport._pool
-    pool._network_backend = _DeadlineBackend(pool._network_backend)
-    return transport
 
 
 def retry_extension() -> dict[str, Any]:
@@ -333,7 +202,7 @@ class RetryTransport(httpx.BaseTransport):
         now = self._clock()
         end = now + self._policy.budget_s
         what = f"the retry budget ({self._policy.budget_s:g} s)"
-        outer = _deadline.get()
+        outer = current_deadline()
         if outer is not None:
             # `outer.at` is on time.monotonic(); carry it over to this transport's clock.
             outer_end = now + (outer.at - time.monotonic()) + self._timeout_s
@@ -344,15 +213,11 @@ class RetryTransport(httpx.BaseTransport):
 
     def _send(self, request: httpx.Request, *, limit: float) -> httpx.Response:
         self._limiter.acquire()
-        with self._slots:
-            token = _io_end.set(time.monotonic() + limit)
-            try:
-                response = self._inner.handle_request(request)
-                # Read inside the slot so the concurrency cap covers the whole exchange, and
-                # under the attempt's deadline so a trickled body cannot outlast it.
-                response.read()
-            finally:
-                _io_end.reset(token)
+        with self._slots, attempt_deadline(limit):
+            response = self._inner.handle_request(request)
+            # Read inside the slot so the concurrency cap covers the whole exchange, and
+            # under the attempt's deadline so a trickled body cannot outlast it.
+            response.read()
         return response
 
     def _backoff(self, attempt: int) -> float:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from reconciler.errors import OutOfTimeError, TransientProviderError
+from reconciler.providers.deadline import deadline
 from reconciler.providers.http import (
     JsonClient,
     RateLimiter,
@@ -22,7 +23,6 @@ from reconciler.providers.http import (
     RetryTransport,
     SecretHeaderAuth,
     check_response,
-    deadline,
 )
 from reconciler.secret import Secret
 
