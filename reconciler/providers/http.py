@@ -162,22 +162,16 @@ class RetryTransport(httpx.BaseTransport):
         while True:
             attempt += 1
             started = self._clock()
-            limit = min(self._timeout_s, end - started)
-            if limit <= 0:
-                raise httpx.ReadTimeout(f"no time left of {what} for the request", request=request)
             try:
-                response = self._send(request, limit=limit)
+                response = self._attempt(request, end=end, what=what)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 self._log(request, attempt, started, f"error={type(exc).__name__}")
                 wait = self._backoff(attempt)
                 if retryable and attempt <= policy.max_retries and self._clock() + wait < end:
                     self._sleep(wait)
                     continue
-                if isinstance(exc, httpx.TimeoutException):
-                    tries = f" ({attempt} attempts)" if attempt > 1 else ""
-                    raise type(exc)(
-                        f"no complete answer within {limit:.3g} s{tries}", request=request
-                    ) from exc
+                if attempt > 1 and isinstance(exc, httpx.TimeoutException):
+                    raise type(exc)(f"{exc}, {attempt} attempts", request=request) from exc
                 raise
             self._log(request, attempt, started, f"status={response.status_code}")
             if response.status_code not in RETRYABLE_STATUS or not retryable:
@@ -211,13 +205,29 @@ class RetryTransport(httpx.BaseTransport):
                 what = f"{outer.what} (+ timeout_s {self._timeout_s:g} s)"
         return end, what
 
-    def _send(self, request: httpx.Request, *, limit: float) -> httpx.Response:
+    def _attempt(self, request: httpx.Request, *, end: float, what: str) -> httpx.Response:
+        """Send once, paced and capped; the whole exchange gets timeout_s or what is left."""
         self._limiter.acquire()
-        with self._slots, attempt_deadline(limit):
-            response = self._inner.handle_request(request)
-            # Read inside the slot so the concurrency cap covers the whole exchange, and
-            # under the attempt's deadline so a trickled body cannot outlast it.
-            response.read()
+        with self._slots:
+            # Measured once the pace and the cap let the attempt go: waiting is not its time.
+            limit = min(self._timeout_s, end - self._clock())
+            if limit <= 0:
+                raise httpx.ReadTimeout(f"no time left of {what}", request=request)
+            try:
+                with attempt_deadline(limit):
+                    response = self._inner.handle_request(request)
+                    # Read inside the slot so the concurrency cap covers the whole exchange,
+                    # and under the attempt's deadline so a trickled body cannot outlast it.
+                    response.read()
+            except httpx.TimeoutException as exc:
+                if isinstance(exc, httpx.ConnectTimeout):
+                    raise type(exc)("could not connect in time", request=request) from exc
+                within = (
+                    f"timeout_s ({limit:g} s)"
+                    if limit >= self._timeout_s
+                    else f"{limit:.2g} s, what was left of {what}"
+                )
+                raise type(exc)(f"no complete answer within {within}", request=request) from exc
         return response
 
     def _backoff(self, attempt: int) -> float:

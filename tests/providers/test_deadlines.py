@@ -110,7 +110,7 @@ class TestAWholeRequestIsBoundedByTimeoutS:
             client.request("GET", "/v1/evals/runs", operation="list runs")
         client.close()
         assert str(caught.value).startswith("bland: list runs failed: timed out (ReadTimeout: ")
-        assert "no complete answer within 1 s" in str(caught.value)
+        assert "no complete answer within timeout_s (1 s)" in str(caught.value)
         # At 10 bytes a second a 1 s limit lets ~10 through; without one all would be read.
         assert server.sent < len(server.answer) // 2
 
@@ -129,7 +129,10 @@ class TestAWholeRequestIsBoundedByTimeoutS:
         client = json_client(server.url, timeout_s=30)
         with (
             deadline(time.monotonic() - 29, what="status --timeout 0"),
-            pytest.raises(TransientProviderError, match="no complete answer within 1 s"),
+            pytest.raises(
+                TransientProviderError,
+                match=r"no complete answer within [0-9.]+ s, what was left of status --timeout 0 ",
+            ),
         ):
             client.request("GET", "/v1/evals/runs", operation="list runs")
         client.close()
