@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler.cli import cli
+from reconciler.cli import DebugTraceback, ReconcilerGroup, cli
+from reconciler.secret import Secret
 from tests.e2e.test_bland import Project
 from tests.providers.hostile import Answer, HostileVendor
 
@@ -102,3 +105,30 @@ def test_a_key_httpx_refuses_as_a_header_is_not_printed_under_debug(tmp_path, ho
     assert 1 == result.exit_code
     assert "sk-newline-canary-2236" not in result.stdout + result.stderr
     assert "internal error" not in result.stderr
+
+
+def crashing_group() -> ReconcilerGroup:
+    """Our real group and handler, with one command that fails as an unforeseen bug would."""
+    group = ReconcilerGroup(name="reconciler", params=[click.Option(["--debug"], is_flag=True)])
+
+    @group.command()
+    def crash() -> None:
+        raise RuntimeError(f"unexpected answer: {{'authorization': '{KEY}'}}")
+
+    return group
+
+
+@DEBUG
+def test_an_unexpected_exception_quoting_the_key_is_shown_without_it(debug):
+    """`internal error: ...` and the --debug traceback both show *** where the key was."""
+    Secret(KEY)
+    result = CliRunner().invoke(crashing_group(), [*debug, "crash"])
+    shown = result.stdout + result.stderr
+    if debug:
+        assert isinstance(result.exception, DebugTraceback)
+        shown += "".join(traceback.format_exception(result.exception))
+        assert "RuntimeError: unexpected answer: {'authorization': '***'}" in shown
+    else:
+        assert 1 == result.exit_code
+        assert "internal error: RuntimeError: unexpected answer: {'authorization': '***'}" in shown
+    assert KEY not in shown
