@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import threading
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import click
 
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.model import LiveRun, Plan, PlanSettings, Resource, Vendor
+from reconciler.secret import ScrubFilter, scrub
 
 if TYPE_CHECKING:  # imported lazily at run time: `reconciler --help` must start fast
     from reconciler.gates import StatusResult
@@ -174,6 +176,10 @@ class ReconcilerCommand(click.Command):
                 formatter.write_dl(shared)
 
 
+class DebugTraceback(Exception):
+    """An unexpected exception under `--debug`: its whole traceback, scrubbed of secrets."""
+
+
 class ReconcilerGroup(click.Group):
     """A click group whose `main` maps every outcome to our exit codes (usage errors: 1)."""
 
@@ -201,17 +207,22 @@ class ReconcilerGroup(click.Group):
             result = ExitCode.INTERRUPTED
         except ReconcilerError as exc:
             if debug:
-                log.exception("error")
+                log.exception("error")  # the handler's ScrubFilter masks every secret
             first, *rest = exc.lines() or [str(exc)]
-            click.echo(f"Error: {first}", err=True)
+            click.echo(scrub(f"Error: {first}"), err=True)
             for line in rest:
-                click.echo(line, err=True)
+                click.echo(scrub(line), err=True)
             result = ExitCode.ERROR
-        except Exception as exc:  # the single catch-all: no traceback for users
+        except Exception as exc:  # noqa: BLE001 (the single catch-all: no traceback for users)
             if debug:
-                raise
+                # Re-raised for the developer, but as a copy whose text is the scrubbed
+                # traceback: Python's printer would show a secret quoted in the original.
+                text = scrub("".join(traceback.format_exception(exc)))
+                raise DebugTraceback(text).with_traceback(exc.__traceback__) from None
             click.echo(
-                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+                scrub(
+                    f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
+                ),
                 err=True,
             )
             result = ExitCode.ERROR
@@ -223,6 +234,7 @@ class ReconcilerGroup(click.Group):
 def _setup_logging(*, debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(ScrubFilter())
     root = logging.getLogger("reconciler")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO)

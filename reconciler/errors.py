@@ -6,6 +6,7 @@ ReconcilerError                 cli.py prints one line and exits 1
 ├── ConfigError                 reconciler.yaml or the command line asks for something impossible
 ├── ProviderError               a vendor call failed (vendor, operation, status, request id)
 │   ├── TransientProviderError  429, 5xx, timeout, dropped connection: may succeed later
+│   │   └── OutOfTimeError      the vendor asked for a wait longer than the time left
 │   └── ListingError            a live listing failed or ended early: the plan is aborted (rule 9)
 └── StalePlanError              a saved plan no longer matches the live state or the manifests
 ```
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from reconciler.secret import scrub
 
 
 class ReconcilerError(Exception):
@@ -63,7 +66,11 @@ class ConfigError(ReconcilerError):
 
 
 class ProviderError(ReconcilerError):
-    """A call to a vendor failed; the message names the vendor, operation and status."""
+    """A call to a vendor failed; the message names the vendor, operation and status.
+
+    The message and request id come from the vendor's answer, so they are scrubbed here, once,
+    of every secret the process knows: a vendor that echoes the auth header shows `***`.
+    """
 
     def __init__(
         self,
@@ -74,6 +81,8 @@ class ProviderError(ReconcilerError):
         status: int | None = None,
         request_id: str | None = None,
     ) -> None:
+        message = scrub(message)
+        request_id = scrub(request_id) if request_id is not None else None
         self.detail = message  # the vendor's words, without the vendor/operation prefix
         self.vendor = vendor
         self.operation = operation
@@ -105,6 +114,10 @@ class TransientProviderError(ProviderError):
         super().__init__(
             message, vendor=vendor, operation=operation, status=status, request_id=request_id
         )
+
+
+class OutOfTimeError(TransientProviderError):
+    """The vendor asked to retry later than the retry budget or `status --timeout` allows."""
 
 
 class ListingError(ProviderError):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from reconciler.model import LiveRun, Resource, Vendor
 from reconciler.providers.base import Provider
+from reconciler.providers.deadline import in_context
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,7 +49,10 @@ def gather_live_state(
         return LiveState(runs=(), vendors=(), listed_at=listed_at)
     with ThreadPoolExecutor(max_workers=len(vendors), thread_name_prefix="list") as pool:
         futures = {
-            v: pool.submit(providers[v].list_runs, [r for r in desired if r.vendor is v])
+            # in_context: a caller's deadline (status --timeout) holds on the pool's threads.
+            v: pool.submit(
+                in_context(providers[v].list_runs), [r for r in desired if r.vendor is v]
+            )
             for v in vendors
         }
         # .result() re-raises the first failure; the pool waits for the others to finish.

@@ -7,6 +7,8 @@ crosses a boundary: a vendor's error body, a log record, an exception's message.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import threading
 
@@ -22,6 +24,13 @@ def remember(value: str) -> None:
     """Add `value` (an API key, a value from `${ENV}`) to what `scrub()` removes."""
     global _pattern
     candidates = {value, value.strip()}
+    # The forms a message may quote it in: a repr (httpx's "Illegal header value b'...'"),
+    # a JSON string (a vendor echoing the header in its body), and their stripped forms.
+    for base in (value, value.strip()):
+        candidates.add(repr(base)[1:-1])
+        candidates.add(repr(base.encode("utf-8", "backslashreplace"))[2:-1])
+        candidates.add(json.dumps(base)[1:-1])
+        candidates.add(json.dumps(base, ensure_ascii=False)[1:-1])
     with _lock:
         added = False
         for candidate in candidates:
@@ -40,6 +49,27 @@ def scrub(text: str) -> str:
     if pattern is None or not text:
         return text
     return pattern.sub(MASK, text)
+
+
+class ScrubFilter(logging.Filter):
+    """Scrub every record a handler emits: its message, arguments, traceback and stack.
+
+    Installed on reconciler's log handlers, so no log line (a vendor's words, httpx's own
+    exception text under `--debug`) can show a remembered secret.
+    """
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
+        return True
 
 
 class Secret:

@@ -4,16 +4,23 @@ The current run of a resource is the one the planner says satisfies it, so statu
 never disagree about which run counts. Waiting re-lists the vendors (list pages, never a GET
 per run) with a poll interval that backs off, until every current run is terminal or the
 timeout passes.
+
+`--timeout T` is a deadline: polls start only before T, and every request of the last one,
+retries included, ends by T + `timeout_s` (`providers.http.deadline`). When a vendor is too
+slow to answer by then (it trickles, or asks to retry later than that), status reports the
+runs as the last complete look saw them: still running at the timeout.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from reconciler.cost import estimate_each
+from reconciler.errors import OutOfTimeError, ProviderError, TransientProviderError
 from reconciler.gates import Outcome, ResourceStatus, StatusResult, Verdict, evaluate
 from reconciler.live import gather_live_state
 from reconciler.model import (
@@ -28,6 +35,9 @@ from reconciler.model import (
 )
 from reconciler.plan import plan
 from reconciler.providers.base import Provider
+from reconciler.providers.deadline import deadline
+
+log = logging.getLogger(__name__)
 
 FIRST_POLL_S = 2.0
 MAX_POLL_S = 30.0
@@ -109,22 +119,67 @@ def wait_and_judge(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> StatusResult:
-    """Poll until every current run is terminal or `timeout_s` passes; judge the result."""
+    """Poll until every current run is terminal or `timeout_s` passes; judge the result.
+
+    `timeout_s` 0 looks once. A poll after the first that the vendor cannot answer in time
+    ends the wait with the runs as the previous poll saw them (still running: exit 4); a
+    first poll that fails is an error, since nothing is known.
+    """
     started = clock()
     interval = FIRST_POLL_S
-    while True:
-        state = gather_live_state(providers, resources)
-        result = judge(resources, state.runs, workspace=workspace)
-        elapsed = clock() - started
-        result = StatusResult(workspace=workspace, resources=result.resources, elapsed_s=elapsed)
-        progress(result)
-        done = not result.count(Outcome.RUNNING)
-        if done or elapsed + interval > timeout_s:
-            return StatusResult(
-                workspace=workspace,
-                resources=_with_estimates(result.resources, providers, state.runs),
-                elapsed_s=elapsed,
-                timed_out=not done,
+    last: tuple[StatusResult, tuple[LiveRun, ...]] | None = None
+    with deadline(time.monotonic() + timeout_s, what=f"status --timeout {timeout_s:g}"):
+        while True:
+            try:
+                runs = gather_live_state(providers, resources).runs
+            except ProviderError as error:
+                if last is None or not _out_of_time(error, late=clock() - started >= timeout_s):
+                    raise
+                log.warning("%s; reporting the runs as the previous look saw them", error)
+                result, runs = last
+                elapsed = clock() - started
+                return _final(result, providers, runs, elapsed=elapsed, waited=True)
+            result = judge(resources, runs, workspace=workspace)
+            elapsed = clock() - started
+            result = StatusResult(
+                workspace=workspace, resources=result.resources, elapsed_s=elapsed
             )
-        sleep(interval)
-        interval = min(interval * 1.5, MAX_POLL_S)
+            progress(result)
+            done = not result.count(Outcome.RUNNING)
+            if done or elapsed + interval > timeout_s:
+                return _final(result, providers, runs, elapsed=elapsed, waited=timeout_s > 0)
+            last = (result, runs)
+            sleep(interval)
+            interval = min(interval * 1.5, MAX_POLL_S)
+
+
+def _final(
+    result: StatusResult,
+    providers: Mapping[Vendor, Provider],
+    runs: Sequence[LiveRun],
+    *,
+    elapsed: float,
+    waited: bool,
+) -> StatusResult:
+    """Add the estimates; say "timed out" only when status waited and runs are still active.
+
+    `--timeout 0` judges the runs as they are: still running is exit 4, but nothing timed out.
+    """
+    return StatusResult(
+        workspace=result.workspace,
+        resources=_with_estimates(result.resources, providers, runs),
+        elapsed_s=elapsed,
+        timed_out=waited and bool(result.count(Outcome.RUNNING)),
+    )
+
+
+def _out_of_time(error: BaseException, *, late: bool) -> bool:
+    """Tell whether `error` (or what caused it) means the vendor could not answer in time."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OutOfTimeError):
+            return True
+        if late and isinstance(cause, TransientProviderError):
+            return True
+        cause = cause.__cause__
+    return False

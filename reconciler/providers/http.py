@@ -8,9 +8,17 @@ Layers, each one concern (as httpx's own client is built):
   every request to the vendor, and retries of idempotent requests (GET, and POSTs marked
   `retry_extension()`: cancels and estimates) on 429, 5xx, timeouts and dropped
   connections, with exponential backoff, full jitter and `Retry-After` honoured, an
-  attempt cap and a total time budget. A create is never retried here.
+  attempt cap and a wall-clock retry budget checked before every sleep. A create is never
+  retried here.
+- Deadlines are deadlines: httpx's timeouts bound each socket operation, so a server that
+  sends a byte a second never trips them. `timeout_s` bounds a whole attempt (connect, send,
+  headers and the whole body) because every socket operation of the attempt gets only what
+  is left of it (`_DeadlineBackend`, installed under httpx's own transport). A caller may
+  also set a deadline for everything it does (`deadline()`: `status --timeout`); no attempt
+  runs and no retry sleeps past it plus `timeout_s`.
 - `check_response` turns a non-2xx answer into the `ProviderError` family with the vendor's
-  error code and message, truncated, never the request's headers.
+  error code and message, truncated and scrubbed of every secret, never the request's
+  headers. `transport_errors` maps every httpx exception to that family, chained.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -32,8 +41,14 @@ from typing import Any, TypeVar
 
 import httpx
 
-from reconciler.errors import ProviderError, TransientProviderError
-from reconciler.secret import Secret
+from reconciler.errors import OutOfTimeError, ProviderError, TransientProviderError
+from reconciler.providers.deadline import (
+    attempt_deadline,
+    current_deadline,
+    deadline_transport,
+    in_context,
+)
+from reconciler.secret import Secret, scrub
 
 log = logging.getLogger("reconciler.http")
 
@@ -41,6 +56,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 RETRY_EXTENSION = "reconciler.retry"
+OUT_OF_TIME_EXTENSION = "reconciler.out_of_time"  # on a response: why it was not retried
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_ERROR_TEXT = 300
 
@@ -73,16 +89,22 @@ class RetryPolicy:
     max_retries: int = 5  # retries after the first attempt; 0 = none
     base_delay_s: float = 1.0
     max_delay_s: float = 30.0
-    budget_s: float = 120.0  # total time for one request, waits included
-    max_retry_after_s: float = 60.0
+    budget_s: float = 120.0  # wall-clock time for one request, attempts and waits included
 
 
 class RateLimiter:
     """A token bucket shared by every request to one vendor; None rate = no limit."""
 
-    def __init__(self, rate: float | None, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._rate = rate
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._next = 0.0
 
@@ -95,11 +117,17 @@ class RateLimiter:
             start = max(now, self._next)
             self._next = start + 1.0 / self._rate
         if start > now:
-            time.sleep(start - now)
+            self._sleep(start - now)
 
 
 class RetryTransport(httpx.BaseTransport):
-    """Retry idempotent requests on transient failures; pace and cap every request."""
+    """Retry idempotent requests on transient failures; pace, cap and time every request.
+
+    Time is injected (`clock`, `sleep`), so pacing and retries are tested without waiting.
+    Each attempt may take `timeout_s` in all (enforced on the sockets when the inner
+    transport went through `deadline_transport`); the retry budget, or the caller's
+    `deadline()` plus `timeout_s` when that is sooner, is checked before every sleep.
+    """
 
     def __init__(
         self,
@@ -108,6 +136,9 @@ class RetryTransport(httpx.BaseTransport):
         policy: RetryPolicy,
         limiter: RateLimiter,
         max_concurrency: int,
+        timeout_s: float = 30.0,
+        vendor: str = "the vendor",
+        clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -115,6 +146,9 @@ class RetryTransport(httpx.BaseTransport):
         self._policy = policy
         self._limiter = limiter
         self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._timeout_s = timeout_s
+        self._vendor = vendor
+        self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
 
@@ -123,48 +157,84 @@ class RetryTransport(httpx.BaseTransport):
             request.extensions.get(RETRY_EXTENSION)
         )
         policy = self._policy
-        deadline = time.monotonic() + policy.budget_s
+        end, what = self._end()
         attempt = 0
         while True:
             attempt += 1
-            started = time.monotonic()
+            started = self._clock()
             try:
-                response = self._send(request)
+                response = self._attempt(request, end=end, what=what)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 self._log(request, attempt, started, f"error={type(exc).__name__}")
                 wait = self._backoff(attempt)
-                if not retryable or not self._may_retry(attempt, deadline, wait):
-                    raise
-                self._sleep(wait)
-                continue
+                if retryable and attempt <= policy.max_retries and self._clock() + wait < end:
+                    self._sleep(wait)
+                    continue
+                if attempt > 1 and isinstance(exc, httpx.TimeoutException):
+                    raise type(exc)(f"{exc}, {attempt} attempts", request=request) from exc
+                raise
             self._log(request, attempt, started, f"status={response.status_code}")
             if response.status_code not in RETRYABLE_STATUS or not retryable:
                 return response
-            told = _retry_after(response, policy.max_retry_after_s)
-            wait = self._backoff(attempt) if told is None else told
-            if not self._may_retry(attempt, deadline, wait):
+            if attempt > policy.max_retries:
                 return response
-            response.read()
+            told = _retry_after(response)
+            wait = self._backoff(attempt) if told is None else told
+            left = end - self._clock()
+            if wait >= left:
+                if told is not None:
+                    response.extensions[OUT_OF_TIME_EXTENSION] = (
+                        f"{self._vendor} asked to retry after {told:.0f} s, more than the "
+                        f"{max(left, 0):.0f} s left of {what}"
+                    )
+                return response
             response.close()
             self._sleep(wait)
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
+    def _end(self) -> tuple[float, str]:
+        """Return when this request must be settled by, and what sets that moment."""
+        now = self._clock()
+        end = now + self._policy.budget_s
+        what = f"the retry budget ({self._policy.budget_s:g} s)"
+        outer = current_deadline()
+        if outer is not None:
+            # `outer.at` is on time.monotonic(); carry it over to this transport's clock.
+            outer_end = now + (outer.at - time.monotonic()) + self._timeout_s
+            if outer_end < end:
+                end = outer_end
+                what = f"{outer.what} (+ timeout_s {self._timeout_s:g} s)"
+        return end, what
+
+    def _attempt(self, request: httpx.Request, *, end: float, what: str) -> httpx.Response:
+        """Send once, paced and capped; the whole exchange gets timeout_s or what is left."""
         self._limiter.acquire()
         with self._slots:
-            response = self._inner.handle_request(request)
-            # Read inside the slot so the concurrency cap covers the whole exchange.
-            response.read()
+            # Measured once the pace and the cap let the attempt go: waiting is not its time.
+            limit = min(self._timeout_s, end - self._clock())
+            if limit <= 0:
+                raise httpx.ReadTimeout(f"no time left of {what}", request=request)
+            try:
+                with attempt_deadline(limit):
+                    response = self._inner.handle_request(request)
+                    # Read inside the slot so the concurrency cap covers the whole exchange,
+                    # and under the attempt's deadline so a trickled body cannot outlast it.
+                    response.read()
+            except httpx.TimeoutException as exc:
+                if isinstance(exc, httpx.ConnectTimeout):
+                    raise type(exc)("could not connect in time", request=request) from exc
+                within = (
+                    f"timeout_s ({limit:g} s)"
+                    if limit >= self._timeout_s
+                    else f"{limit:.2g} s, what was left of {what}"
+                )
+                raise type(exc)(f"no complete answer within {within}", request=request) from exc
         return response
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._policy.max_delay_s, self._policy.base_delay_s * 2 ** (attempt - 1))
         return self._rng.uniform(0, ceiling)  # full jitter
 
-    def _may_retry(self, attempt: int, deadline: float, wait: float) -> bool:
-        return attempt <= self._policy.max_retries and time.monotonic() + wait < deadline
-
-    @staticmethod
-    def _log(request: httpx.Request, attempt: int, started: float, outcome: str) -> None:
+    def _log(self, request: httpx.Request, attempt: int, started: float, outcome: str) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "http method=%s url=%s %s attempt=%d duration_ms=%d",
@@ -172,14 +242,14 @@ class RetryTransport(httpx.BaseTransport):
                 request.url.copy_with(query=None),
                 outcome,
                 attempt,
-                (time.monotonic() - started) * 1000,
+                (self._clock() - started) * 1000,
             )
 
     def close(self) -> None:
         self._inner.close()
 
 
-def _retry_after(response: httpx.Response, cap: float) -> float | None:
+def _retry_after(response: httpx.Response) -> float | None:
     """Read `Retry-After` as seconds or an HTTP date; None when absent or unreadable."""
     value = response.headers.get("retry-after")
     if value is None:
@@ -195,7 +265,9 @@ def _retry_after(response: httpx.Response, cap: float) -> float | None:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         seconds = (moment - datetime.now(UTC)).total_seconds()
-    return min(max(seconds, 0.0), cap)
+    if not math.isfinite(seconds):
+        return None  # "nan", "inf": not a wait anyone can honour
+    return max(seconds, 0.0)
 
 
 def user_agent() -> str:
@@ -222,6 +294,7 @@ def build_client(
     max_retries: int,
     max_concurrency: int,
     requests_per_second: float | None,
+    vendor: str = "the vendor",
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
     """Return the one client a provider uses for every request to its vendor.
@@ -230,12 +303,14 @@ def build_client(
     the proxy for the vendor's URL (HTTP_PROXY/HTTPS_PROXY/ALL_PROXY, minus NO_PROXY) is
     passed in explicitly, and retries and pacing still apply behind a proxy.
     """
-    inner = transport or httpx.HTTPTransport(
-        limits=httpx.Limits(
-            max_connections=max_concurrency, max_keepalive_connections=max_concurrency
-        ),
-        retries=0,
-        proxy=proxy_for(base_url),
+    inner = transport or deadline_transport(
+        httpx.HTTPTransport(
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
+            retries=0,
+            proxy=proxy_for(base_url),
+        )
     )
     return httpx.Client(
         base_url=base_url,
@@ -247,24 +322,31 @@ def build_client(
             policy=RetryPolicy(max_retries=max_retries),
             limiter=RateLimiter(requests_per_second),
             max_concurrency=max_concurrency,
+            timeout_s=timeout_s,
+            vendor=vendor,
         ),
         follow_redirects=False,
     )
 
 
 def error_text(response: httpx.Response) -> str:
-    """Return the vendor's error code and message from any documented envelope, truncated."""
+    """Return the vendor's error code and message from any documented envelope.
+
+    Truncated, on one line, and scrubbed of every remembered secret: the body is the
+    vendor's, and a vendor may echo the request's auth header back.
+    """
     try:
         body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        text = response.text.strip().replace("\n", " ")
-        return text[:MAX_ERROR_TEXT] or response.reason_phrase
-    return _describe(body)[:MAX_ERROR_TEXT] or response.reason_phrase
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        text = " ".join(response.text.split())
+        return scrub(text)[:MAX_ERROR_TEXT] or response.reason_phrase
+    text = " ".join(_describe(body).split())
+    return scrub(text)[:MAX_ERROR_TEXT] or response.reason_phrase
 
 
 def _describe(body: object) -> str:
     if not isinstance(body, dict):
-        return json.dumps(body)[:MAX_ERROR_TEXT]
+        return _dumps(body)
     errors = body.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         first = errors[0]
@@ -280,7 +362,14 @@ def _describe(body: object) -> str:
         value = body.get(key)
         if isinstance(value, str) and value:
             return value
-    return json.dumps(body)[:MAX_ERROR_TEXT]
+    return _dumps(body)
+
+
+def _dumps(body: object) -> str:
+    try:
+        return json.dumps(body)[: MAX_ERROR_TEXT * 4]
+    except (ValueError, RecursionError):
+        return "(an unreadable body)"
 
 
 def check_response(response: httpx.Response, *, vendor: str, operation: str) -> None:
@@ -291,7 +380,17 @@ def check_response(response: httpx.Response, *, vendor: str, operation: str) -> 
     request_id = response.headers.get("x-request-id")
     message = error_text(response)
     if status == 401 or status == 403:
-        message += ". Check the API key (providers.<vendor>.api_key)"
+        message += f". Check the API key (providers.{vendor}.api_key)"
+    out_of_time = response.extensions.get(OUT_OF_TIME_EXTENSION)
+    if out_of_time:
+        raise OutOfTimeError(
+            f"{message}; {out_of_time}",
+            vendor=vendor,
+            operation=operation,
+            status=status,
+            request_id=request_id,
+            retry_after=_retry_after(response),
+        )
     if status in RETRYABLE_STATUS:
         raise TransientProviderError(
             message,
@@ -299,25 +398,53 @@ def check_response(response: httpx.Response, *, vendor: str, operation: str) -> 
             operation=operation,
             status=status,
             request_id=request_id,
-            retry_after=_retry_after(response, 3600),
+            retry_after=_retry_after(response),
         )
     raise ProviderError(
         message, vendor=vendor, operation=operation, status=status, request_id=request_id
     )
 
 
+# What the user can do about each httpx exception that is not a timeout or a dropped
+# connection; the first matching class (most specific first) gives the message.
+_PERMANENT: tuple[tuple[type[Exception], str], ...] = (
+    (httpx.UnsupportedProtocol, "the URL's scheme is not http or https; check base_url"),
+    (httpx.LocalProtocolError, "the request could not be sent (check the API key and base_url)"),
+    (httpx.ProxyError, "the proxy refused the request; check HTTPS_PROXY / NO_PROXY"),
+    (httpx.ProtocolError, "the answer broke the HTTP protocol"),
+    (httpx.TransportError, "the request failed"),
+    (httpx.DecodingError, "the answer's body could not be decoded (content-encoding)"),
+    (httpx.TooManyRedirects, "too many redirects; check base_url"),
+    (httpx.HTTPStatusError, "the vendor answered with an error status"),
+    (httpx.InvalidURL, "the request URL is not valid; check base_url"),
+    (httpx.CookieConflict, "the vendor set conflicting cookies"),
+    (httpx.StreamError, "the request or answer body could not be read"),
+    (httpx.HTTPError, "the request failed"),
+)
+
+
 @contextmanager
 def transport_errors(*, vendor: str, operation: str) -> Iterator[None]:
-    """Turn httpx's request-time exceptions into TransientProviderError, chained."""
+    """Turn every httpx exception into the ProviderError family, chained and scrubbed.
+
+    Timeouts and dropped connections may succeed later (TransientProviderError); the rest
+    (a bad URL, an illegal header value, a broken answer) will not. httpx's text may quote
+    the request (an illegal header holds the key), so it is scrubbed like a vendor's words.
+    """
     try:
         yield
     except httpx.TimeoutException as exc:
         raise TransientProviderError(
-            f"timed out ({type(exc).__name__})", vendor=vendor, operation=operation
+            f"timed out ({type(exc).__name__}: {exc})", vendor=vendor, operation=operation
         ) from exc
-    except httpx.TransportError as exc:
+    except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
         raise TransientProviderError(
-            f"connection failed ({type(exc).__name__})", vendor=vendor, operation=operation
+            f"connection failed ({type(exc).__name__}: {exc})", vendor=vendor, operation=operation
+        ) from exc
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError) as exc:
+        what = next(text for kind, text in _PERMANENT if isinstance(exc, kind))
+        raise ProviderError(
+            f"{what} ({type(exc).__name__}: {exc})", vendor=vendor, operation=operation
         ) from exc
 
 
@@ -332,19 +459,27 @@ def json_data(response: httpx.Response, *, vendor: str, operation: str) -> Any:
             operation=operation,
             status=response.status_code,
         ) from exc
+    except RecursionError as exc:
+        raise ProviderError(
+            "the answer is JSON nested too deeply to read",
+            vendor=vendor,
+            operation=operation,
+            status=response.status_code,
+        ) from exc
 
 
 def gather(fn: Callable[[T], R], items: Iterable[T], *, max_workers: int) -> list[R]:
     """Call `fn` on every item concurrently; return results in order, or raise the first error.
 
     Used to list several prompts or tasks of one vendor at once; the transport's concurrency
-    cap still bounds the requests in flight.
+    cap still bounds the requests in flight. Each call runs in the caller's context, so a
+    `deadline()` holds on the pool's threads too.
     """
     todo = list(items)
     if len(todo) <= 1:
         return [fn(item) for item in todo]
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(todo)))) as pool:
-        futures = [pool.submit(fn, item) for item in todo]
+        futures = [pool.submit(in_context(fn), item) for item in todo]
         return [future.result() for future in futures]
 
 
@@ -371,6 +506,7 @@ class JsonClient:
             max_retries=max_retries,
             max_concurrency=max_concurrency,
             requests_per_second=requests_per_second,
+            vendor=vendor,
             transport=transport,
         )
 
