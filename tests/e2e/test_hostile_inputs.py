@@ -2,8 +2,9 @@
 
 A row is one `row(id, command line, what the error says, files to write first)`. The project
 is the Bland one of tests/e2e/test_bland.py against a fresh emulator; `files` are written into
-it (relative paths) before the command runs with `-C <project>`. Rows so far: saved plan files
-and output paths (#10); manifests and vendor answers go in the same table.
+it (relative paths) before the command runs with `-C <project>`: text, bytes, a `Symlink` or a
+`Fifo`. A row with `vendor=` points the project at a hostile vendor on loopback that answers
+every request with that (status, JSON body) instead of the emulator.
 """
 
 # ruff: noqa: E501  (a row of the table is one line)
@@ -11,13 +12,16 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
 
 from reconciler.render.json import FORMAT_VERSION
-from tests.e2e.test_bland import Project
+from tests.e2e.test_bland import AGENT, API_KEY, CALLS, Project
+from tests.providers.hostile import hostile_vendor
 
 DELETE = object()  # in saved_plan(): remove the key
 
@@ -52,15 +56,66 @@ def saved_plan(edits: dict[str, object] | None = None) -> str:
 
 
 @dataclass(frozen=True)
+class Symlink:
+    target: str
+
+
+@dataclass(frozen=True)
+class Fifo:
+    pass
+
+
+File = str | bytes | Symlink | Fifo
+VendorAnswer = Callable[[str, str, dict[str, str]], tuple[int, object]]
+
+
+@dataclass(frozen=True)
 class Hostile:
     args: tuple[str, ...]
     error: str  # a part of the one `Error:` line
-    files: dict[str, str | bytes] = field(default_factory=dict)
+    files: dict[str, File] = field(default_factory=dict)
+    vendor: VendorAnswer | None = None
 
 
-def row(id: str, command: str, error: str, files: dict[str, str | bytes] | None = None):
+def row(
+    id: str,
+    command: str,
+    error: str,
+    files: dict[str, File] | None = None,
+    *,
+    vendor: VendorAnswer | None = None,
+):
     """Return one table row: `command` is split like a shell line."""
-    return pytest.param(Hostile(tuple(shlex.split(command)), error, files or {}), id=id)
+    return pytest.param(Hostile(tuple(shlex.split(command)), error, files or {}, vendor), id=id)
+
+
+def manifest(body: str) -> str:
+    """Return a BlandEvalRun document named `hostile` whose spec ends with `body`."""
+    return (
+        "apiVersion: reconciler/v1\nkind: BlandEvalRun\nmetadata: {name: hostile}\n"
+        f"spec:\n  call_ids: [{CALLS[0]}]\n  attached_agents: [{{eval_agent_id: {AGENT}, weight: 100}}]\n"
+        + body
+    )
+
+
+def laughs(levels: int = 9) -> str:
+    """Return a billion-laughs document: each level is nine aliases of the one before."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for n in range(1, levels + 1):
+        lines.append(f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def bland_list(items: object, *, has_more: object = False) -> VendorAnswer:
+    """A Bland that answers every list with `items` and `has_more`, and anything else 404."""
+
+    def answer(method: str, path: str, query: dict[str, str]) -> tuple[int, object]:
+        if method == "GET" and path == "/v1/evals/runs":
+            cursor = str(int(query.get("starting_after", "0")) + 1)  # always a new one
+            return 200, {"data": {"data": items, "has_more": has_more, "next_cursor": cursor}}
+        return 404, {"errors": [{"error": "NOT_FOUND", "message": "no such route"}]}
+
+    return answer
 
 
 EMULATED = (
@@ -98,6 +153,29 @@ TABLE = [
     row("target-matches-nothing", "plan --target BlandEvalRun/nightlyy", "--target 'BlandEvalRun/nightlyy' matches no declared address and no live run"),
     row("exclude-matches-nothing", "plan --exclude 'Bland*/x'", "--exclude 'Bland*/x' matches no declared address"),
     row("status-target-matches-nothing", "status --target Arize*", "--target 'Arize*' matches no declared address"),
+    # --- manifests: files a glob reaches but cannot read, and hostile YAML (validate, then plan) ---
+    row("manifest-dangling-symlink", "plan", "evals/vendored.yaml: is a symlink to", {"evals/vendored.yaml": Symlink("../submodule/evals.yaml")}),
+    row("manifest-symlink-loop", "validate", "evals/loop.yaml: is a symlink loop", {"evals/loop.yaml": Symlink("loop.yaml")}),
+    row("manifest-fifo", "plan", "evals/pipe.yaml: is a named pipe (FIFO), not a regular file", {"evals/pipe.yaml": Fifo()}),
+    row("manifest-not-utf8", "validate", "evals/latin1.yaml", {"evals/latin1.yaml": b"apiVersion: reconciler/v1\nkind: BlandEvalRun # caf\xe9\n"}),
+    row("manifest-unknown-tag", "validate", "!Ref", {"evals/tag.yaml": manifest("  run_mode: !Ref mode\n")}),
+    row("manifest-binary", "validate", "evals/bin.yaml:", {"evals/bin.yaml": manifest("  run_mode: !!binary aGVsbG8=\n")}),
+    row("manifest-huge-integer", "validate", "evals/big.yaml:", {"evals/big.yaml": manifest("  pass_threshold_pct: 123456789012345678901234567890\n")}),
+    row("manifest-nan", "validate", "evals/nan.yaml:", {"evals/nan.yaml": manifest("  pass_threshold_pct: .nan\n")}),
+    row("manifest-infinity", "plan", "evals/inf.yaml:", {"evals/inf.yaml": manifest("  pass_threshold_pct: .inf\n")}),
+    row("manifest-date-out-of-range", "validate", "evals/date.yaml:", {"evals/date.yaml": manifest("lifecycle: {rerun_after: 99999-01-01T00:00:00Z}\n")}),
+    row("manifest-too-deep", "validate", "evals/deep.yaml:", {"evals/deep.yaml": manifest("  run_mode: " + "[" * 200 + "]" * 200 + "\n")}),
+    row("manifest-billion-laughs", "validate", "evals/laughs.yaml:", {"evals/laughs.yaml": laughs()}),
+    row("manifest-foreign-yaml-by-default", "validate", "manifests:", {"reconciler.yaml": "workspace: w\nproviders: {bland: {base_url: emulator}}\n", "docker-compose.yaml": "services: {web: {image: nginx}}\n"}),
+    # --- vendor answers the pages do not allow: the listing fails (rule 9), naming the vendor ---
+    row("vendor-list-item-null", "plan", "bland: list runs failed", vendor=bland_list([None])),
+    row("vendor-list-item-not-an-object", "plan", "bland: list runs failed", vendor=bland_list(["run-1"])),
+    row("vendor-has-more-a-string", "plan", "bland: list runs failed", vendor=bland_list([], has_more="false")),
+    row("vendor-endless-empty-pages", "plan", "bland: list runs failed", vendor=bland_list([], has_more=True)),
+    row("vendor-list-data-not-a-list", "plan", "bland: list runs failed", vendor=bland_list({"runs": []})),
+    row("vendor-very-deep-json", "plan", "bland: list runs failed", vendor=lambda m, p, q: (200, b"[" * 100_000 + b"]" * 100_000)),
+    row("vendor-run-with-garbage-date", "plan", "bland: list runs failed", vendor=bland_list([{"id": "r1", "status": "running", "created_at": "yesterday"}])),
+    row("vendor-401-echoing-the-key", "plan", "providers.bland.api_key", vendor=lambda m, p, q: (401, {"errors": [{"error": "UNAUTHORIZED", "message": f"bad key {API_KEY}"}]})),
 ]  # fmt: skip
 
 
@@ -117,10 +195,20 @@ def test_a_hostile_input_is_one_clear_error_line(project, hostile):
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
+        elif isinstance(content, Symlink):
+            path.symlink_to(content.target)
+        elif isinstance(content, Fifo):
+            os.mkfifo(path)
         else:
             path.write_text(content)
 
-    result = project.run(*hostile.args)
+    if hostile.vendor is None:
+        result = project.run(*hostile.args)
+    else:
+        with hostile_vendor(hostile.vendor) as vendor:
+            project.base_url = vendor.url
+            project.configure()
+            result = project.run(*hostile.args)
 
     assert 1 == result.exit_code, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
@@ -128,3 +216,4 @@ def test_a_hostile_input_is_one_clear_error_line(project, hostile):
     assert hostile.error in errors[0]
     assert "Traceback" not in result.stderr
     assert "internal error" not in result.stderr + result.stdout
+    assert API_KEY not in result.stderr + result.stdout

@@ -100,7 +100,7 @@ class HostileVendor:
         self.server.server_close()
 
 
-# (method, path, query) -> (status, JSON body)
+# (method, path, query) -> (status, JSON body, or bytes sent as they are)
 JsonAnswer = Callable[[str, str, dict[str, str]], tuple[int, object]]
 
 
@@ -132,7 +132,7 @@ def hostile_vendor(answer: JsonAnswer) -> Iterator[Hostile]:
             path = unquote(split.path)
             log.append((self.command, path, query))
             status, body = answer(self.command, path, query)
-            payload = json.dumps(body).encode()
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
