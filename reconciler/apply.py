@@ -165,9 +165,24 @@ def _create(change: Change, provider: Provider, ctx: _Context, done: _Done) -> N
         except TransientProviderError as error:
             if attempt == CREATE_ATTEMPTS or ctx.stop.is_set():
                 raise
-            ceiling = min(CREATE_BACKOFF_CAP_S, CREATE_BACKOFF_S * 2 ** (attempt - 1))
-            wait = error.retry_after if error.retry_after is not None else ceiling
-            ctx.sleep(min(wait, CREATE_BACKOFF_CAP_S) * (0.5 + random.random() / 2))
+            told = error.retry_after
+            if told is not None and told > CREATE_BACKOFF_CAP_S:
+                # Never a silent cap: waiting less than asked earns another 429, and a wait
+                # of an hour inside an apply is a hung CI job. Say what the vendor asked for.
+                raise TransientProviderError(
+                    f"{error.detail}; the vendor asked to retry after {told:.0f} s, more than"
+                    f" the {CREATE_BACKOFF_CAP_S:.0f} s apply waits between create attempts."
+                    " Nothing was created; the next apply tries again",
+                    vendor=error.vendor,
+                    operation=error.operation,
+                    status=error.status,
+                    request_id=error.request_id,
+                ) from error
+            if told is not None:
+                ctx.sleep(told)  # honoured in full: the vendor said when
+            else:
+                ceiling = min(CREATE_BACKOFF_CAP_S, CREATE_BACKOFF_S * 2 ** (attempt - 1))
+                ctx.sleep(ceiling * (0.5 + random.random() / 2))
             continue
         done.created = run
         done.note(f"created on attempt {attempt}" if attempt > 1 else None)

@@ -207,3 +207,62 @@ def test_the_apply_whose_copy_is_newer_cancels_it_and_adopts_the_older_run(
 def test_log_values_are_quoted_and_escaped_as_logfmt(fields, line):
     """Values with spaces, `=`, `"`, `\\` or control characters are quoted and escaped."""
     assert line == logfmt(fields)
+
+
+class TestCreateRetryAfter:
+    """A create answered 429 with `Retry-After`: waited in full or refused at once, never capped."""
+
+    @staticmethod
+    def _apply(url: str, retry_after: str) -> tuple[list[float], object]:
+        from tests.providers.hostile import Answer, HostileVendor
+
+        answered: list[str] = []
+
+        def rule(method: str, path: str, headers: dict[str, str]) -> Answer | None:
+            if method == "POST" and path == "/v1/evals/runs" and not answered:
+                answered.append(path)
+                body = b'{"errors": [{"error": "RATE_LIMITED", "message": "slow down"}]}'
+                return Answer(429, body, headers={"retry-after": retry_after})
+            return None
+
+        vendor = HostileVendor(rule, upstream=url)
+        provider = BlandProvider(api_key=Secret(KEY), base_url=vendor.url, max_retries=0)
+        slept: list[float] = []
+        listed_at = datetime.now(UTC) - timedelta(seconds=1)
+        try:
+            the_plan = plan([resource("a")], [], settings=settings(listed_at))
+            result = apply_plan(
+                the_plan,
+                {Vendor.BLAND: provider},
+                concurrency={},
+                listed_at=listed_at,
+                sleep=slept.append,
+            )
+        finally:
+            provider.close()
+            vendor.close()
+        (outcome,) = result.outcomes
+        return slept, outcome
+
+    def test_a_retry_after_that_fits_is_waited_in_full_then_the_run_is_created(
+        self, start_emulator
+    ):
+        url = start_emulator(seed=1)
+
+        slept, outcome = self._apply(url, "7")
+
+        assert [7.0] == slept
+        assert outcome.ok
+        assert 1 == len(vendor_runs(url))
+
+    def test_a_retry_after_longer_than_apply_waits_fails_at_once_naming_the_wait(
+        self, start_emulator
+    ):
+        url = start_emulator(seed=1)
+
+        slept, outcome = self._apply(url, "3600")
+
+        assert [] == slept
+        assert not outcome.ok
+        assert "asked to retry after 3600 s" in str(outcome.error)
+        assert [] == vendor_runs(url)

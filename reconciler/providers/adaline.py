@@ -217,6 +217,7 @@ class AdalineProvider:
                 vendor=VENDOR,
                 operation="create",
                 status=error.status,
+                retry_after=error.retry_after,  # a 429 says when to come back
             ) from error
         return parse_evaluation(
             data, prompt_id=prompt_id, dataset_id=dataset_id, operation="create", created=True

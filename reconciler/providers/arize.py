@@ -267,6 +267,7 @@ class ArizeProvider:
                 vendor=VENDOR,
                 operation="trigger",
                 status=error.status,
+                retry_after=error.retry_after,  # a 429 says when to come back
             ) from error
         return self._parse(data, operation="trigger", created=True)
 

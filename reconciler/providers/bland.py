@@ -227,6 +227,7 @@ class BlandProvider:
                 vendor=VENDOR,
                 operation="create run",
                 status=error.status,
+                retry_after=error.retry_after,  # a 429 says when to come back
             ) from error
         run = parse_run(data, operation="create run", created=True)
         self._note_created(resource, workspace)
