@@ -267,7 +267,10 @@ class ArizeProvider:
                 vendor=VENDOR,
                 operation="trigger",
                 status=error.status,
-                retry_after=error.retry_after,  # a 429 says when to come back
+                # a 429 says when to come back
+                retry_after=error.retry_after
+                if isinstance(error, TransientProviderError)
+                else None,
             ) from error
         return self._parse(data, operation="trigger", created=True)
 
