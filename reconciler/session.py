@@ -21,14 +21,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.model import LiveRun, Plan, PlanSettings, Resource, Vendor
 from reconciler.secret import Secret, scrub
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported when used: `reconciler --help` must start fast
     from reconciler.apply import ApplyResult
     from reconciler.gates import StatusResult
     from reconciler.live import LiveState
     from reconciler.manifest import Config, ProviderConfig
+    from reconciler.model import LiveRun, Plan, PlanSettings, Resource, Vendor
     from reconciler.planfile import SavedPlan
     from reconciler.providers.base import Provider
 
@@ -374,6 +374,8 @@ def _vendors(config: Config, resources: Sequence[Resource]) -> tuple[Vendor, ...
 
 
 def _settings(config: Config, options: PlanOptions) -> PlanSettings:
+    from reconciler.model import PlanSettings
+
     owners = tuple(
         (p.vendor, p.owner_user_id) for p in config.providers if p.owner_user_id is not None
     )
