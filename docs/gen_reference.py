@@ -379,10 +379,9 @@ def _command_section(command: Any, ctx: Any, path: list[str], level: int) -> lis
 
 def _exit_codes() -> list[str]:
     from reconciler.cli import ExitCode
-    from reconciler.gates import StatusExit
 
     meaning = {
-        "OK": "Success. `plan --detailed-exitcode`: no changes.",
+        "OK": "Success. `plan --detailed-exitcode`: no changes. `status`: every gate passed.",
         "ERROR": "Any error, including usage errors, invalid manifests and refused plans.",
         "CHANGES": "`plan --detailed-exitcode`: the plan has changes.",
         "INTERRUPTED": "Interrupted (Ctrl-C).",
@@ -390,12 +389,7 @@ def _exit_codes() -> list[str]:
         "GATE_FAILED": "`status` / `apply --wait`: a threshold failed.",
         "TIMED_OUT": "`status` / `apply --wait`: runs were still active at `--timeout`.",
     }
-    rows: dict[int, tuple[str, str]] = {}
-    for code in ExitCode:
-        rows[int(code)] = (f"`ExitCode.{code.name}`", meaning.get(code.name, ""))
-    for status in StatusExit:
-        if int(status) not in rows:
-            rows[int(status)] = (f"`StatusExit.{status.name}`", meaning.get(status.name, ""))
+    rows = {int(code): (f"`ExitCode.{code.name}`", meaning[code.name]) for code in ExitCode}
     lines = ["| Code | Name | Meaning |", "|---|---|---|"]
     for number in sorted(rows):
         name, said = rows[number]
@@ -412,7 +406,7 @@ def cli_reference() -> str:
     lines = [
         "# CLI reference",
         "",
-        GENERATED.format(source="reconciler/cli.py"),
+        GENERATED.format(source="reconciler/cli/"),
         "",
         "Every command, argument and option of `reconciler`, from its click command tree.",
         "The global options go before the command (`reconciler -C examples plan`). For how",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from statistics import NormalDist
 from typing import Any
 
+from reconciler.exitcodes import ExitCode
 from reconciler.model import LiveRun, Resource, Threshold, Vendor
 
 RATE_METRICS = ("pass_rate_pct", "error_rate_pct")
@@ -276,15 +277,6 @@ class Outcome(StrEnum):
     RUNNING = "running"  # still active
 
 
-class StatusExit(IntEnum):
-    """`reconciler status` exit codes (DESIGN.md)."""
-
-    PASSED = 0
-    ERROR = 1
-    GATE_FAILED = 3
-    TIMED_OUT = 4
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResourceStatus:
     """One resource, its current run, and each of its gates."""
@@ -316,15 +308,15 @@ class StatusResult:
         return sum(1 for r in self.resources if r.outcome is outcome)
 
     @property
-    def exit_code(self) -> StatusExit:
+    def exit_code(self) -> ExitCode:
         """Return the exit code: error over timeout over failed gates over passed."""
         if self.count(Outcome.ERROR):
-            return StatusExit.ERROR
+            return ExitCode.ERROR
         if self.count(Outcome.RUNNING):
-            return StatusExit.TIMED_OUT
+            return ExitCode.TIMED_OUT
         if self.count(Outcome.FAILED):
-            return StatusExit.GATE_FAILED
-        return StatusExit.PASSED
+            return ExitCode.GATE_FAILED
+        return ExitCode.OK
 
     @property
     def summary(self) -> str:

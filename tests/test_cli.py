@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import ExitCode, cli
+from tests.examples import copy_examples
 
 
 @pytest.fixture
@@ -51,3 +54,21 @@ def test_a_missing_config_is_one_line_on_stderr_with_no_traceback(runner, tmp_pa
     assert "Traceback" not in result.stderr
     assert 1 == len(result.stderr.strip().splitlines())
     assert "reconciler.yaml" in result.stderr
+
+
+def test_status_with_a_saved_plan_talks_to_one_embedded_emulator_not_two(runner, tmp_path):
+    """`status --plan` plans and judges in one session: one emulator serves both, on one file.
+
+    The --debug log names every request's URL; two emulators on one SQLite file showed as
+    two loopback ports.
+    """
+    root = copy_examples(tmp_path)
+    saved = runner.invoke(cli, ["-C", str(root), "plan", "-out", "plan.json"])
+    assert ExitCode.OK == saved.exit_code, saved.stderr
+    args = ["-C", str(root), "--debug", "status", "--plan", "plan.json", "--format", "markdown"]
+    result = runner.invoke(cli, args)
+    assert ExitCode.ERROR == result.exit_code, result.stderr  # nothing applied: no run yet
+    assert "### reconciler plan for" in result.stdout
+    assert "### reconciler status for" in result.stdout
+    ports = set(re.findall(r"url=http://127\.0\.0\.1:(\d+)/", result.stderr))
+    assert 1 == len(ports), sorted(ports)

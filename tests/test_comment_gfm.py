@@ -30,6 +30,7 @@ from reconciler.model import (
     Vendor,
     VendorCounts,
 )
+from reconciler.render.comment import render_plan_and_status
 from reconciler.render.markdown import CiRun, render_failed_plan, render_markdown
 from reconciler.render.status import render_status_markdown
 from reconciler.status import judge
@@ -314,11 +315,7 @@ class TestStatusComment:
                 ),
             ),
         )
-        text = (
-            render_markdown(a_busy_plan())
-            + "\n"
-            + render_status_markdown(status, with_marker=False)
-        )
+        text = render_plan_and_status(a_busy_plan(), status)
         root = html_of(text)
         assert 1 == sum(1 for n in root.elements() if n.tag == "#comment")
         headings = [h.text for h in root.find_all("h3")]

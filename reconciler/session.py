@@ -1,0 +1,445 @@
+"""The application layer: what one command does, between the command line and the core.
+
+A `Session` loads reconciler.yaml and the manifests once, opens each provider once (and the
+embedded emulator at most once, for every vendor whose `base_url` is `emulator`), and closes
+them all when the command ends. The command line parses, calls a session, renders and maps
+the outcome to an exit code; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.secret import Secret, scrub
+
+if TYPE_CHECKING:  # imported when used: `reconciler --help` must start fast
+    from reconciler.apply import ApplyResult
+    from reconciler.gates import StatusResult
+    from reconciler.live import LiveState
+    from reconciler.manifest import Config, ProviderConfig
+    from reconciler.model import LiveRun, Plan, PlanSettings, Resource, Vendor
+    from reconciler.planfile import SavedPlan
+    from reconciler.providers.base import Provider
+
+log = logging.getLogger(__name__)
+
+EMULATOR = "emulator"
+EMULATOR_DEMO_KEY = "emulator-demo-key"
+# The embedded emulator's seed: under it the first runs a new state gets (the examples') all
+# finish well, so the quickstart's second apply has nothing to do; later runs fail at the
+# emulator's usual rates. See docs/decisions.md.
+EMBEDDED_SEED = 3
+# The embedded emulator's default speed: the vendors' own (runs take minutes), so the tour's
+# replace and cancel meet active runs at a human's pace. See docs/decisions.md.
+EMBEDDED_TIME_SCALE = "1"
+STATE_DIR = ".reconciler"
+
+Progress = Callable[["StatusResult"], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOptions:
+    """What a plan is asked for: its scope and the safety overrides of this command line."""
+
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    allow_mass_cancel: bool = False
+    allow_cost: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Planned:
+    """A plan and the live state it was made from (a saved plan records the latter)."""
+
+    plan: Plan
+    state: LiveState
+
+
+class Session:
+    """One command's config, manifests and open providers; use it as a context manager."""
+
+    def __init__(self, *, config_path: Path, environ: Mapping[str, str]) -> None:
+        self.config_path = config_path
+        self.environ = environ
+        self._stack = ExitStack()
+        self._loaded: tuple[Config, tuple[Resource, ...]] | None = None
+        self._providers: dict[Vendor, Provider] = {}
+        self._emulator_url: str | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every provider, then stop the embedded emulator."""
+        self._stack.close()
+
+    # --- what the command reads --------------------------------------------------------
+
+    def load(self, *, offline: bool = False) -> tuple[Config, tuple[Resource, ...]]:
+        """Load reconciler.yaml and every manifest, once per session.
+
+        `offline` (validate) leaves the API keys that come from the environment unchecked.
+        """
+        if self._loaded is None:
+            from reconciler.manifest import load_config, load_manifests
+
+            config = load_config(self.config_path, environ=self.environ, offline=offline)
+            self._loaded = config, load_manifests(config, environ=self.environ)
+        return self._loaded
+
+    @property
+    def config(self) -> Config:
+        """Return the loaded reconciler.yaml."""
+        return self.load()[0]
+
+    def observe(self, resources: Sequence[Resource] | None = None) -> LiveState:
+        """List the live runs at every vendor the manifests use or configure (rule 9)."""
+        from reconciler.live import gather_live_state
+
+        declared = self.load()[1] if resources is None else tuple(resources)
+        return gather_live_state(self._open(declared), declared)
+
+    def make_plan(self, options: PlanOptions) -> Planned:
+        """Observe, plan and price: the plan `plan` shows and `apply` executes."""
+        from reconciler.cost import price_plan
+        from reconciler.plan import plan
+
+        config, resources = self.load()
+        state = self.observe()
+        _check_globs(options, resources=resources, runs=state.runs)
+        settings = _settings(config, options)
+        priced = price_plan(
+            plan(resources, state.runs, settings=settings),
+            self._open(resources),
+            state.runs,
+            max_cost_usd=config.safety.max_cost_usd,
+            allow_cost=options.allow_cost,
+        )
+        return Planned(plan=priced, state=state)
+
+    def replan(
+        self, saved: SavedPlan, *, allow_mass_cancel: bool, allow_cost: bool, guard: bool
+    ) -> Planned:
+        """Plan again as `saved` was made, and refuse it when the live state has moved on.
+
+        With `guard` (apply), the safety overrides come from this command line, never from the
+        file: a saved plan never widens what apply may do (docs/cli.md).
+        """
+        from reconciler.planfile import check_saved_plan
+
+        if guard and saved.refusal and not allow_mass_cancel:
+            raise ConfigError(saved.refusal)
+        if guard and saved.cost_refusal and not allow_cost:
+            raise ConfigError(saved.cost_refusal)
+        options = PlanOptions(
+            targets=saved.targets,
+            excludes=saved.excludes,
+            allow_mass_cancel=allow_mass_cancel,
+            allow_cost=allow_cost,
+        )
+        planned = self.make_plan(options)
+        check_saved_plan(saved, planned.plan, planned.state)
+        return planned
+
+    # --- what the command changes ------------------------------------------------------
+
+    def apply(self, planned: Planned, *, stop: threading.Event) -> ApplyResult:
+        """Execute `planned`, each vendor within its configured concurrency."""
+        from reconciler.apply import apply_plan
+
+        providers = self._open(self.load()[1])
+        concurrency = {
+            p.vendor: p.max_concurrency for p in self.config.providers if p.vendor in providers
+        }
+        return apply_plan(
+            planned.plan,
+            providers,
+            concurrency=concurrency,
+            listed_at=planned.state.listed_at,
+            stop=stop,
+        )
+
+    def status(self, options: PlanOptions, *, timeout_s: float, progress: Progress) -> StatusResult:
+        """Wait for the declared resources' runs in scope and judge their thresholds."""
+        from reconciler.plan import scope_matcher
+
+        _, resources = self.load()
+        _check_globs(options, resources=resources, runs=None)
+        in_scope = scope_matcher(options.targets, options.excludes)
+        chosen = tuple(r for r in resources if in_scope(str(r.address)))
+        result = self._wait(chosen, timeout_s=timeout_s, progress=progress)
+        if timeout_s == 0:  # judged as they are, without waiting: active runs did not time out
+            result = dataclasses.replace(result, timed_out=False)
+        return result
+
+    def wait_for(self, plan: Plan, *, timeout_s: float, progress: Progress) -> StatusResult:
+        """`apply --wait`: wait for the plan's resources and judge them, as `status` does."""
+        chosen = {str(c.resource.address): c.resource for c in plan.changes if c.resource}
+        return self._wait(tuple(chosen.values()), timeout_s=timeout_s, progress=progress)
+
+    def _wait(
+        self, resources: Sequence[Resource], *, timeout_s: float, progress: Progress
+    ) -> StatusResult:
+        from reconciler.status import wait_and_judge
+
+        return wait_and_judge(
+            resources,
+            self._open(resources),
+            workspace=self.config.workspace,
+            timeout_s=timeout_s,
+            progress=progress,
+        )
+
+    # --- providers and the embedded emulator -------------------------------------------
+
+    def _open(self, resources: Sequence[Resource]) -> dict[Vendor, Provider]:
+        """Return the providers `resources` need (and every configured one), opening each once."""
+        vendors = _vendors(self.config, resources)
+        for vendor in vendors:
+            if vendor not in self._providers:
+                self._providers[vendor] = self._stack.enter_context(
+                    _closing(self._make_provider(vendor))
+                )
+        return {v: self._providers[v] for v in vendors}
+
+    def _make_provider(self, vendor: Vendor) -> Provider:
+        """Build `vendor`'s provider from its block of reconciler.yaml: the one place that does."""
+        from reconciler.providers.registry import emulator_base_url, make_provider
+
+        config = self.config
+        settings: ProviderConfig | None = config.provider(vendor)
+        if settings is None:
+            raise ConfigError(f"{config.path}: providers.{vendor.value} is missing")
+        base_url = settings.base_url
+        api_key = settings.api_key
+        if base_url == EMULATOR:
+            base_url = emulator_base_url(vendor, self._emulator())
+            api_key = api_key or Secret(EMULATOR_DEMO_KEY)
+        if api_key is None or not api_key:
+            raise ConfigError(
+                f"{config.path}: providers.{vendor.value}.api_key is not set. "
+                f'Set it, e.g. `api_key: "${{{vendor.value.upper()}_API_KEY}}"`, '
+                "or use `base_url: emulator`"
+            )
+        return make_provider(
+            vendor,
+            base_url=base_url,
+            api_key=api_key,
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
+            max_concurrency=settings.max_concurrency,
+            requests_per_second=settings.requests_per_second,
+            owner_user_id=settings.owner_user_id,
+            task_ids=settings.task_ids,
+            space_id=settings.space_id,
+        )
+
+    def _emulator(self) -> str:
+        """Return the embedded emulator's URL, starting it on first use (one per session)."""
+        if self._emulator_url is None:
+            self._emulator_url = self._stack.enter_context(
+                _embedded_emulator(self.config.root, self.environ)
+            )
+        return self._emulator_url
+
+
+@contextmanager
+def _closing(provider: Provider) -> Iterator[Provider]:
+    try:
+        yield provider
+    finally:
+        provider.close()
+
+
+@contextmanager
+def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
+    """Serve the emulator in this process over loopback, its state under `.reconciler/`."""
+    from reconciler import emulator
+
+    state_dir = root / STATE_DIR
+    state_path = state_dir / "emulator.sqlite3"
+    try:
+        state_dir.mkdir(exist_ok=True)
+        writable = os.access(state_dir, os.W_OK | os.X_OK) and (
+            not state_path.exists() or os.access(state_path, os.R_OK | os.W_OK)
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"{state_dir}: cannot create the embedded emulator's state directory "
+            f"({exc.strerror}). Make {root} writable, or remove the file in the way"
+        ) from exc
+    if not writable:  # sqlite would fail later, inside a request, as a vendor error
+        raise ConfigError(
+            f"{state_dir}: the embedded emulator cannot write its state there (permission "
+            "denied). Make it writable, or run from a writable copy of the project"
+        )
+    try:
+        time_scale = float(environ.get("RECONCILER_EMULATOR_TIME_SCALE", EMBEDDED_TIME_SCALE))
+    except ValueError as exc:
+        raise ConfigError("RECONCILER_EMULATOR_TIME_SCALE must be a number, e.g. 60") from exc
+    server = emulator.make_server(
+        "127.0.0.1",
+        0,
+        seed=EMBEDDED_SEED,
+        time_scale=time_scale,
+        state_path=state_path,
+    )
+    # A short poll interval: shutdown() waits up to one interval, and every command pays it.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator", daemon=True
+    )
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield f"http://{host!s}:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def serve_emulator(
+    *,
+    host: str,
+    port: int,
+    state: Path | None,
+    seed: int,
+    time_scale: float,
+    list_order: str,
+    omit_dataset_id: bool,
+    faults: Mapping[str, float | None],
+    on_ready: Callable[[str], None],
+) -> None:
+    """Serve the emulator in the foreground (`reconciler emulator`) until interrupted.
+
+    `faults` holds `emulator.Faults`' fields by name; `on_ready` gets the URL once bound.
+    """
+    from reconciler import emulator
+
+    try:
+        server = emulator.make_server(
+            host,
+            port,
+            seed=seed,
+            time_scale=time_scale,
+            state_path=state,
+            faults=emulator.Faults(**faults),  # type: ignore[arg-type]
+            list_order=list_order,
+            omit_dataset_id=omit_dataset_id,
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}") from exc
+    bound_host, bound_port = server.server_address[:2]
+    on_ready(f"http://{bound_host!s}:{bound_port}")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+# --- the steps of a plan -----------------------------------------------------------------
+
+
+def _vendors(config: Config, resources: Sequence[Resource]) -> tuple[Vendor, ...]:
+    """Return the vendors to list: those the manifests use and those configured."""
+    used = {r.vendor for r in resources}
+    configured = {p.vendor for p in config.providers}
+    missing = sorted(used - configured)
+    if missing:
+        names = ", ".join(v.value for v in missing)
+        raise ConfigError(
+            f"{config.path}: providers: no block for {names}, which the manifests use. "
+            f"Add `providers: {{{missing[0].value}: {{api_key: ...}}}}` to reconciler.yaml"
+        )
+    return tuple(sorted(used | configured))
+
+
+def _settings(config: Config, options: PlanOptions) -> PlanSettings:
+    from reconciler.model import PlanSettings
+
+    owners = tuple(
+        (p.vendor, p.owner_user_id) for p in config.providers if p.owner_user_id is not None
+    )
+    return PlanSettings(
+        workspace=config.workspace,
+        now=datetime.now(UTC),
+        owners=owners,
+        max_cancellations=config.safety.max_cancellations,
+        allow_mass_cancel=options.allow_mass_cancel,
+        targets=options.targets,
+        excludes=options.excludes,
+    )
+
+
+def _check_globs(
+    options: PlanOptions, *, resources: Sequence[Resource], runs: Sequence[LiveRun] | None
+) -> None:
+    """Refuse a --target/--exclude glob that matches nothing: a typo must not read as No changes.
+
+    `runs` is None where no live state was read (status judges declared resources only).
+    """
+    from reconciler.plan import unmatched_globs
+
+    for option, globs in (("--target", options.targets), ("--exclude", options.excludes)):
+        for glob in unmatched_globs(globs, resources=resources, runs=runs or ()):
+            where = "declared address" + (" and no live run" if runs is not None else "")
+            raise ConfigError(
+                f"{option} {glob!r} matches no {where}. "
+                "Check it against `reconciler plan -v` (addresses look like "
+                "BlandEvalRun/checkout-nightly)"
+            )
+
+
+# --- a failed plan's comment, a saved plan -------------------------------------------------
+
+
+def failed_plan_comment(
+    error: ReconcilerError, *, config_path: Path, environ: Mapping[str, str]
+) -> str:
+    """Return the comment of a failed plan: its errors, scrubbed, under the workspace's marker."""
+    from reconciler.ci import ci_run
+    from reconciler.manifest import load_config
+    from reconciler.render.comment import render_failed_plan_comment
+
+    workspace: str | None = None
+    text: str | None = None
+    try:
+        workspace = load_config(config_path, environ=environ).workspace
+    except ReconcilerError:
+        try:
+            text = config_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+    return render_failed_plan_comment(
+        [scrub(line) for line in error.lines() or [str(error)]],
+        workspace=workspace,
+        config_text=text,
+        directory_name=config_path.parent.name,
+        ci=ci_run(environ),
+    )
+
+
+def read_plan(path: Path) -> SavedPlan:
+    """Read a saved plan (`plan -out`), checked against schemas/plan.schema.json."""
+    from reconciler.planfile import read_plan_file
+
+    return read_plan_file(path)
