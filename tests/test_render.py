@@ -129,6 +129,13 @@ class TestText:
         summary = "Plan: 1 to create, 1 to cancel, 1 to replace."
         assert summary == text.rstrip().splitlines()[-1]
 
+    def test_a_first_plan_has_one_blank_line_before_its_summary_never_two(self):
+        from dataclasses import replace
+
+        text = render_text(replace(_plan(), counts=(), notes=()))
+        assert "\n\n\n" not in text
+        assert "\n\nPlan: 1 to create, 1 to cancel, 1 to replace.\n" in text
+
     def test_replace_lists_changed_fields_and_hides_sensitive_values(self):
         text = render_text(_plan())
         assert "~ pass_threshold_pct = 80" in text

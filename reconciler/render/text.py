@@ -114,7 +114,8 @@ def render_text(plan: Plan, *, color: bool = False, verbose: bool = False) -> st
         out.append(f"{kept} resource(s) or run(s) need nothing (see --verbose).")
     out.extend(_counts_line(c) for c in plan.counts)
     out.extend(f"Note: {n}" for n in plan.notes)
-    out.append("")
+    if out and out[-1]:
+        out.append("")  # one blank line before the summary, never two
     cost = cost_line(plan)
     if cost is not None:
         out.append(cost)
