@@ -132,9 +132,10 @@ class TestText:
     def test_a_first_plan_has_one_blank_line_before_its_summary_never_two(self):
         from dataclasses import replace
 
-        text = render_text(replace(_plan(), counts=(), notes=()))
+        changes = tuple(c for c in _plan().changes if c.action is not Action.NO_OP)
+        text = render_text(replace(_plan(), changes=changes, counts=(), notes=()))
         assert "\n\n\n" not in text
-        assert "\n\nPlan: 1 to create, 1 to cancel, 1 to replace.\n" in text
+        assert "\n\nEstimated cost: $0.00 (2 unknown)\nPlan: 1 to create," in text
 
     def test_replace_lists_changed_fields_and_hides_sensitive_values(self):
         text = render_text(_plan())
