@@ -341,6 +341,8 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
 def _open_providers(
     stack: ExitStack, app: App, config: Config, vendors: Sequence[Vendor]
 ) -> dict[Vendor, Provider]:
+    from dataclasses import replace
+
     from reconciler.providers.registry import emulator_base_url, make_provider
     from reconciler.secret import Secret
 
@@ -363,18 +365,7 @@ def _open_providers(
                 f'Set it, e.g. `api_key: "${{{vendor.value.upper()}_API_KEY}}"`, '
                 "or use `base_url: emulator`"
             )
-        provider = make_provider(
-            vendor,
-            base_url=base_url,
-            api_key=api_key,
-            timeout_s=settings.timeout_s,
-            max_retries=settings.max_retries,
-            max_concurrency=settings.max_concurrency,
-            requests_per_second=settings.requests_per_second,
-            owner_user_id=settings.owner_user_id,
-            task_ids=settings.task_ids,
-            space_id=settings.space_id,
-        )
+        provider = make_provider(replace(settings, base_url=base_url, api_key=api_key))
         stack.callback(provider.close)
         providers[vendor] = provider
     return providers
@@ -755,7 +746,7 @@ class _Progress:
         self.last = ""
 
     def __call__(self, result: StatusResult) -> None:
-        from reconciler.gates import Outcome, progress_of
+        from reconciler.gates import Outcome
 
         # Runs, not resources: a resource with no run yet has nothing to wait for.
         runs = [s for s in result.resources if s.run is not None]
@@ -763,7 +754,7 @@ class _Progress:
         items_done = items_total = 0
         for status in runs:
             if status.run is not None:
-                got, total = progress_of(status.resource.vendor, status.run.raw_object)
+                got, total = status.run.metrics.items_done, status.run.metrics.items_total
                 items_done += got
                 items_total += total if total is not None else got
         line = (

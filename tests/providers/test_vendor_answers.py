@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ListingError, ProviderError
-from reconciler.model import Address, Kind, Lifecycle, Resource, SourceLocation
+from reconciler.model import Address, Kind, Lifecycle, Resource, SourceLocation, Vendor
 from reconciler.providers.adaline import AdalineProvider
 from reconciler.providers.arize import ArizeProvider
 from reconciler.providers.bland import BlandProvider
+from reconciler.providers.config import ProviderConfig
 from reconciler.providers.paging import MAX_EMPTY_PAGES
 from reconciler.secret import Secret
 from tests.providers.hostile import hostile_vendor
@@ -68,7 +69,9 @@ BLAND = VendorCase(
         "metadata": {},
     },
     create_answer=lambda data: {"data": data, "errors": None},
-    build=lambda url: BlandProvider(api_key=Secret(KEY), base_url=url, max_retries=0),
+    build=lambda url: BlandProvider(
+        ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url, max_retries=0)
+    ),
     resource=Resource.build(
         address=Address(Kind.BLAND_EVAL_RUN, "nightly"),
         spec={
@@ -97,7 +100,11 @@ ADALINE = VendorCase(
         "timeline": {"submittedAt": 1_795_000_000_000},
     },
     create_answer=lambda data: data,
-    build=lambda url: AdalineProvider(api_key=Secret(KEY), base_url=url + "/v2", max_retries=0),
+    build=lambda url: AdalineProvider(
+        ProviderConfig(
+            vendor=Vendor.ADALINE, api_key=Secret(KEY), base_url=url + "/v2", max_retries=0
+        )
+    ),
     resource=Resource.build(
         address=Address(Kind.ADALINE_EVALUATION, "accuracy"),
         spec={"promptId": PROMPT, "evaluatorId": EVALUATOR, "datasetId": DATASET},
@@ -125,7 +132,9 @@ ARIZE = VendorCase(
     },
     create_answer=lambda data: data,
     build=lambda url: ArizeProvider(
-        api_key=Secret(KEY), base_url=url, max_retries=0, task_ids=(TASK,)
+        ProviderConfig(
+            vendor=Vendor.ARIZE, api_key=Secret(KEY), base_url=url, max_retries=0, task_ids=(TASK,)
+        )
     ),
     resource=Resource.build(
         address=Address(Kind.ARIZE_TASK_RUN, "week"),
