@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Protocol, TypeAlias
 
 from reconciler.canonical import JSON, canonical_json
@@ -26,10 +27,8 @@ class Vendor(StrEnum):
 
     @property
     def display_name(self) -> str:
-        """Return the vendor's name as people write it."""
-        from reconciler.vendors.registry import VENDORS
-
-        return VENDORS[self].DISPLAY_NAME
+        """Return the vendor's name as people write it (its module's DISPLAY_NAME)."""
+        return _display_name(self)
 
 
 class Kind(StrEnum):
@@ -41,10 +40,23 @@ class Kind(StrEnum):
 
     @property
     def vendor(self) -> Vendor:
-        """Return the vendor that runs resources of this kind."""
-        from reconciler.vendors.registry import BY_KIND
+        """Return the vendor that runs resources of this kind (the module whose KIND it is)."""
+        return _vendor_of(self)
 
-        return BY_KIND[self].VENDOR
+
+# The registry imports the vendor modules, which import this one: it is read on first use.
+@cache
+def _display_name(vendor: Vendor) -> str:
+    from reconciler.vendors.registry import VENDORS
+
+    return VENDORS[vendor].DISPLAY_NAME
+
+
+@cache
+def _vendor_of(kind: Kind) -> Vendor:
+    from reconciler.vendors.registry import BY_KIND
+
+    return BY_KIND[kind].VENDOR
 
 
 class IdentityMode(StrEnum):

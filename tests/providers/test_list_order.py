@@ -29,6 +29,7 @@ from reconciler.providers.bland import BlandProvider
 from reconciler.providers.config import ProviderConfig
 from reconciler.providers.registry import emulator_base_url
 from reconciler.secret import Secret
+from reconciler.vendors.registry import VENDORS as REGISTERED
 
 ORDERS = ("newest", "oldest", "shuffled")
 KEY = "test-key-order-4e1a"
@@ -127,7 +128,12 @@ def arize(server: emulator.EmulatorServer, url: str, *, max_retries: int = 2) ->
     )
 
 
-VENDORS = {"bland": (bland, BLAND), "adaline": (adaline, ADALINE), "arize": (arize, ARIZE)}
+CASES = {
+    Vendor.BLAND: (bland, BLAND),
+    Vendor.ADALINE: (adaline, ADALINE),
+    Vendor.ARIZE: (arize, ARIZE),
+}
+VENDORS = {vendor.value: CASES[vendor] for vendor in REGISTERED}  # every registered vendor
 
 
 @pytest.mark.parametrize("order", ORDERS)

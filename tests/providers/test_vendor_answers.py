@@ -22,6 +22,7 @@ from reconciler.providers.bland import BlandProvider
 from reconciler.providers.config import ProviderConfig
 from reconciler.providers.paging import MAX_EMPTY_PAGES
 from reconciler.secret import Secret
+from reconciler.vendors.registry import VENDORS as REGISTERED
 from tests.providers.hostile import hostile_vendor
 
 KEY = "test-key-hostile-91b3"
@@ -145,7 +146,8 @@ ARIZE = VendorCase(
     list_prefix=f"arize: list runs of task {TASK} failed",
     create_prefix="arize: trigger failed",
 )
-VENDORS = [BLAND, ADALINE, ARIZE]
+CASES = {Vendor.BLAND: BLAND, Vendor.ADALINE: ADALINE, Vendor.ARIZE: ARIZE}
+VENDORS = [CASES[vendor] for vendor in REGISTERED]  # a registered vendor without a case fails
 IDS = [v.name for v in VENDORS]
 
 
