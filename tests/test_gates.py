@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.gates import Verdict, evaluate, wilson_bounds
-from reconciler.model import RunMetrics, Threshold, Vendor
+from reconciler.model import RunFields, RunMetrics, Threshold, Vendor
 from reconciler.vendors.base import METRICS
 from reconciler.vendors.registry import vendor_module
 from tests.observed import observed
@@ -175,3 +175,27 @@ class TestProgress:
         assert (5000, None) == progress_of(Vendor.ARIZE, arize)
         adaline = {"progress": {"totalRows": 40, "completedRows": 12, "failedRows": 1}}
         assert (13, 40) == progress_of(Vendor.ADALINE, adaline)
+
+
+class TestPathThresholds:
+    def test_a_path_to_an_object_is_n_a_not_a_comparison(self, bland_complete):
+        """`path: summary` names an object, not a value: an error, never a pass or a fail."""
+        result = evaluate(
+            Threshold(path="summary", equals=True), observed(Vendor.BLAND, bland_complete)
+        )
+        assert (Verdict.ERROR, None) == (result.verdict, result.value)
+
+    def test_a_path_into_a_list_reads_by_index(self):
+        """`items.1.score` reads the second item, as the vendor's object holds it."""
+        run = observed(Vendor.ARIZE, {"items": [{"score": 1}, {"score": 0.9}]})
+        result = evaluate(Threshold(path="items.1.score", min=0.8), run)
+        assert (Verdict.PASSED, 0.9) == (result.verdict, result.value)
+
+    def test_a_whole_field_is_rebuilt_for_a_replace_to_show_its_old_value(self):
+        """A list field of the old run reads back as the JSON it was, for the PR comment."""
+        fields = RunFields.of({"call_ids": ["c1", "c2"], "metadata": {"a": "b"}})
+        assert ('["c1","c2"]', '{"a":"b"}', None) == (
+            fields.canonical("call_ids"),
+            fields.canonical("metadata"),
+            fields.canonical("missing"),
+        )
