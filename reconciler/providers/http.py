@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 import httpx
 
 from reconciler.errors import ConfigError
-from reconciler.providers.config import ProviderConfig
+from reconciler.providers.config import MAX_RETRIES, TIMEOUT_S, ProviderConfig
 from reconciler.providers.deadline import (
     attempt_deadline,
     current_deadline,
@@ -91,7 +91,7 @@ class SecretHeaderAuth(httpx.Auth):
 class RetryPolicy:
     """How hard to try an idempotent request."""
 
-    max_retries: int = 5  # retries after the first attempt; 0 = none
+    max_retries: int = MAX_RETRIES  # retries after the first attempt; 0 = none
     base_delay_s: float = 1.0
     max_delay_s: float = 30.0
     budget_s: float = 120.0  # wall-clock time for one request, attempts and waits included
@@ -141,7 +141,7 @@ class RetryTransport(httpx.BaseTransport):
         policy: RetryPolicy,
         limiter: RateLimiter,
         max_concurrency: int,
-        timeout_s: float = 30.0,
+        timeout_s: float = TIMEOUT_S,
         vendor: str = "the vendor",
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
