@@ -5,7 +5,8 @@ when the committed files differ from what this script produces. The manifest ref
 made from `schemas/*.schema.json` (the kinds' schemas in the order of the vendor registry,
 `reconciler/vendors/registry.py`), the CLI reference from the click command tree
 `reconciler.cli.cli`. The vendor and kind enums of `schemas/plan.schema.json` and
-`schemas/status.schema.json` are rewritten from the registry, so adding a vendor never
+`schemas/status.schema.json` and the `providers.<vendor>` blocks of
+`schemas/reconciler.schema.json` are rewritten from the registry, so adding a vendor never
 means editing them by hand.
 """
 
@@ -477,6 +478,86 @@ def with_registry_enums(text: str) -> str:
     return _ADDRESS_KINDS.sub(lambda m: f"^({kinds})/", text)
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _provider_block(module: Any, existing: Schema) -> Schema:
+    """Return the `providers.<vendor>` block: the common settings from the vendor's module.
+
+    Properties only one vendor has (Arize's `owner_user_id`...) are kept as written.
+    """
+    from reconciler.providers import config
+
+    name = module.DISPLAY_NAME
+    pace = module.REQUESTS_PER_SECOND
+    pace_shown = int(pace) if float(pace).is_integer() else pace
+    common: Schema = {
+        "api_key": {
+            "type": "string",
+            "description": f"The {name} API key; write it as `${{NAME}}` so it is read from the"
+            " environment and never stored in the file.",
+        },
+        "base_url": {
+            "type": "string",
+            "pattern": "^(emulator|https?://.+)$",
+            "description": f"Where to send {name} requests: `emulator` for the embedded emulator,"
+            " or an http(s) URL; defaults to the vendor's public API.",
+        },
+        "max_concurrency": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 64,
+            "default": config.MAX_CONCURRENCY,
+            "description": f"The most {name} requests reconciler keeps in flight at once.",
+        },
+        "requests_per_second": {
+            "type": ["number", "null"],
+            "exclusiveMinimum": 0,
+            "default": pace_shown,
+            "description": f"A cap on requests per second to {name}, shared by every request"
+            f" (listings included); default {pace_shown} ({module.PACE_NOTE}); null for no cap.",
+        },
+        "timeout_s": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 600,
+            "default": int(config.TIMEOUT_S),
+            "description": f"How many seconds one {name} request may take in all (connect, send"
+            " and the whole answer, however slowly it trickles) before giving up on it.",
+        },
+        "max_retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10,
+            "default": config.MAX_RETRIES,
+            "description": f"How many times a failed {name} request that is safe to repeat is"
+            " retried.",
+        },
+    }
+    extra = {k: v for k, v in existing.get("properties", {}).items() if k not in common}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": f"Connection settings for {name}; needed only when a manifest uses"
+        f" {_article(name)} {name} kind.",
+        "properties": common | extra,
+    }
+
+
+def config_schema() -> str:
+    """Return schemas/reconciler.schema.json with one generated provider block per vendor."""
+    from reconciler.vendors.registry import VENDORS
+
+    document = json.loads((SCHEMAS / CONFIG_SCHEMA).read_text(encoding="utf-8"))
+    blocks = document["properties"]["providers"]["properties"]
+    document["properties"]["providers"]["properties"] = {
+        vendor.value: _provider_block(module, blocks.get(vendor.value, {}))
+        for vendor, module in VENDORS.items()
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def output_schemas() -> dict[str, str]:
     """Return the JSON output schemas, their vendor and kind enums from the registry."""
     return {
@@ -488,22 +569,32 @@ def output_schemas() -> dict[str, str]:
 # --- main ---------------------------------------------------------------------------------
 
 
-def outputs() -> dict[str, str]:
-    """Return every generated file's text, by its path relative to the repository root."""
+def schema_outputs() -> dict[str, str]:
+    """Return the generated schema files' texts, by path relative to the repository root."""
+    return {f"schemas/{CONFIG_SCHEMA}": config_schema(), **output_schemas()}
+
+
+def doc_outputs() -> dict[str, str]:
+    """Return the reference pages' texts (made from the schemas), by relative path."""
     return {
         "docs/reference/manifests.md": manifests_reference(),
         "docs/reference/cli.md": cli_reference(),
-        **output_schemas(),
     }
 
 
+def outputs() -> dict[str, str]:
+    """Return every generated file's text, by its path relative to the repository root."""
+    return {**doc_outputs(), **schema_outputs()}
+
+
 def main() -> int:
-    """Write every generated file."""
-    for relative, text in outputs().items():
-        path = ROOT / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        sys.stdout.write(f"wrote {relative}\n")
+    """Write every generated file: the schemas first, then the pages made from them."""
+    for produce in (schema_outputs, doc_outputs):
+        for relative, text in produce().items():
+            path = ROOT / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            sys.stdout.write(f"wrote {relative}\n")
     return 0
 
 

@@ -116,6 +116,19 @@ class TestSchemas:
         }
         assert defaults == documented
 
+    def test_a_missing_provider_block_is_written_by_the_generator(self, tmp_path):
+        """reconciler.yaml's schema gets a block for every registered vendor from the generator."""
+        path = SCHEMAS / "reconciler.schema.json"
+        committed = path.read_text(encoding="utf-8")
+        document = json.loads(committed)
+        del document["properties"]["providers"]["properties"]["adaline"]
+        GENERATOR.SCHEMAS = tmp_path
+        try:
+            (tmp_path / "reconciler.schema.json").write_text(json.dumps(document), "utf-8")
+            assert committed == GENERATOR.config_schema()
+        finally:
+            GENERATOR.SCHEMAS = SCHEMAS
+
     def test_the_schema_command_offers_every_registered_kind(self):
         """`reconciler schema --kind` ships each kind's schema under the module's file name."""
         offered = {kind.value: kind.file_name for kind in SchemaKind}

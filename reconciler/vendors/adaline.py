@@ -17,7 +17,9 @@ KIND = Kind.ADALINE_EVALUATION
 DISPLAY_NAME = "Adaline"
 IDENTITY = IdentityMode.NATURAL_KEY
 SCHEMA_FILE = "adaline-evaluation.schema.json"
-REQUESTS_PER_SECOND = 100.0  # Adaline publishes 6,000 requests a minute (docs/apply.md)
+# The default pace, and why (docs/apply.md; reconciler.yaml's schema says it too).
+REQUESTS_PER_SECOND = 100.0
+PACE_NOTE = "Adaline allows 6,000 requests a minute on these APIs"
 EMULATOR_SUFFIX = "/v2"  # Adaline's base URL ends in /v2
 
 

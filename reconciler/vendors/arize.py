@@ -18,7 +18,9 @@ KIND = Kind.ARIZE_TASK_RUN
 DISPLAY_NAME = "Arize"
 IDENTITY = IdentityMode.NATURAL_KEY
 SCHEMA_FILE = "arize-task-run.schema.json"
-REQUESTS_PER_SECOND = 50.0  # Arize publishes no limit for these APIs (docs/apply.md)
+# The default pace, and why (docs/apply.md; reconciler.yaml's schema says it too).
+REQUESTS_PER_SECOND = 50.0
+PACE_NOTE = "Arize publishes no REST limit and answers 429 with Retry-After"
 EMULATOR_SUFFIX = ""
 MAX_WINDOW = timedelta(days=30)
 

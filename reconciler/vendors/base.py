@@ -215,6 +215,7 @@ class VendorModule(Protocol):
     IDENTITY: IdentityMode  # labels (provable ownership) or natural key (matched only)
     SCHEMA_FILE: str  # the manifest schema of KIND, in schemas/
     REQUESTS_PER_SECOND: float  # the default pace (docs/apply.md)
+    PACE_NOTE: str  # why that pace, as reconciler.yaml's schema says it
     EMULATOR_SUFFIX: str  # where the emulator serves this API below its root ("/v2")
 
     def natural_key(self, spec: Mapping[str, JSON]) -> NaturalKey | None:

@@ -18,7 +18,12 @@ KIND = Kind.BLAND_EVAL_RUN
 DISPLAY_NAME = "Bland"
 IDENTITY = IdentityMode.LABELS
 SCHEMA_FILE = "bland-eval-run.schema.json"
-REQUESTS_PER_SECOND = 50.0  # Bland publishes no limit for these APIs (docs/apply.md)
+# The default pace, and why (docs/apply.md; reconciler.yaml's schema says it too).
+REQUESTS_PER_SECOND = 50.0
+PACE_NOTE = (
+    "Bland documents no limit for its evals API; 50 keeps a large organisation's listing"
+    " quick without hammering it"
+)
 EMULATOR_SUFFIX = ""
 
 
