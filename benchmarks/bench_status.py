@@ -29,6 +29,7 @@ from reconciler.model import (
     Threshold,
     Vendor,
 )
+from reconciler.providers.config import ProviderConfig
 from reconciler.providers.registry import emulator_base_url, make_provider
 from reconciler.render import status as views
 from reconciler.secret import Secret
@@ -84,10 +85,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     providers = {
         v: make_provider(
-            v,
-            base_url=emulator_base_url(v, url),
-            api_key=Secret(KEY),
-            requests_per_second=None,
+            ProviderConfig(vendor=v, base_url=emulator_base_url(v, url), api_key=Secret(KEY))
         )
         for v in Vendor
     }

@@ -61,13 +61,9 @@ class ActionOutcome:
     error: str | None = None
     note: str | None = None  # e.g. the run was adopted, or had finished before the cancel
     twin: LiveRun | None = None  # our own copy, cancelled because another apply's is older
+    adopted: bool = False  # the create found its run already made, and kept none of its own
     started: bool = True  # False: interrupted before it began
     seconds: float = 0.0
-
-    @property
-    def adopted(self) -> bool:
-        """Say whether the create found its run already made, and made none."""
-        return (self.note or "").startswith(ADOPTED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +130,7 @@ class _Done:
     created: LiveRun | None = None
     cancelled: LiveRun | None = None
     twin: LiveRun | None = None
+    adopted: bool = False
     notes: list[str] = field(default_factory=list)
 
     def note(self, text: str | None) -> None:
@@ -155,7 +152,7 @@ def _create(change: Change, provider: Provider, ctx: _Context, done: _Done) -> N
         if ctx.since is not None:
             found = provider.find_runs(resource, workspace=ctx.workspace, since=ctx.since)
             if found:  # the oldest, as rule 7 keeps: two applies adopting agree on one run
-                done.created = found[0]
+                done.created, done.adopted = found[0], True
                 done.note(f"{ADOPTED}: run {found[0].run_id} was made since the plan")
                 return
         try:
@@ -223,7 +220,7 @@ def _settle_race(resource: Resource, provider: Provider, ctx: _Context, done: _D
             f"made at the same moment, and cancelling it failed: {error}. The next plan "
             "cancels it (duplicate)"
         ) from error
-    done.created, done.twin = oldest, run
+    done.created, done.twin, done.adopted = oldest, run, True
     done.notes = [
         f"{ADOPTED}: another apply made run {oldest.run_id} at the same moment; "
         f"cancelled our copy {run.run_id}"
@@ -290,6 +287,7 @@ def _run_one(
         created=done.created,
         cancelled=done.cancelled,
         twin=done.twin,
+        adopted=done.adopted,
         error=error,
         note="; ".join(done.notes) or None,
         seconds=clock() - started,

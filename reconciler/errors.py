@@ -7,6 +7,9 @@ ReconcilerError                 cli.py prints one line and exits 1
 ├── ProviderError               a vendor call failed (vendor, operation, status, request id)
 │   ├── TransientProviderError  429, 5xx, timeout, dropped connection: may succeed later
 │   │   └── OutOfTimeError      the vendor asked for a wait longer than the time left
+│   ├── ConflictError           the vendor refused for the object's state (a cancel of a finished
+│   │                           run, a name already taken): chosen where the answer is checked
+│   ├── NotFoundError           the object (run, prompt, task) or the API itself is not there
 │   └── ListingError            a live listing failed or ended early: the plan is aborted (rule 9)
 └── StalePlanError              a saved plan no longer matches the live state or the manifests
 ```
@@ -118,6 +121,14 @@ class TransientProviderError(ProviderError):
 
 class OutOfTimeError(TransientProviderError):
     """The vendor asked to retry later than the retry budget or `status --timeout` allows."""
+
+
+class ConflictError(ProviderError):
+    """The vendor refused because of the object's state (HTTP 409, or what a vendor means so)."""
+
+
+class NotFoundError(ProviderError):
+    """The vendor has no such object, or no such API at this base URL (HTTP 404)."""
 
 
 class ListingError(ProviderError):

@@ -1,23 +1,21 @@
-"""Thresholds as gates: normalised metrics from each vendor's run object, Wilson bounds.
+"""Thresholds as gates: a run's normalised metrics against a manifest threshold, Wilson bounds.
 
-Pure: a vendor's run object (as its API returns it) and a manifest threshold in, a verdict
-out. DESIGN.md "Thresholds" defines the metrics. A metric a vendor cannot give, or a run
-that has not reported it yet, is "n/a": its gate is an error, never a silent pass.
+Pure: a run (its metrics and fields, read once by its provider through the vendor's module)
+and a threshold in, a verdict out. DESIGN.md "Thresholds" defines the metrics. A metric a
+vendor cannot give, or a run that has not reported it yet, is "n/a": its gate is an error,
+never a silent pass.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from statistics import NormalDist
-from typing import Any
 
 from reconciler.exitcodes import ExitCode
-from reconciler.model import LiveRun, Resource, Threshold, Vendor
-
-RATE_METRICS = ("pass_rate_pct", "error_rate_pct")
+from reconciler.model import LiveRun, Resource, Threshold
+from reconciler.vendors.base import RATE_METRICS
 
 # (The status result model lives here, below render/, so every renderer can draw it.)
 
@@ -63,106 +61,6 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def _ratio(part: object, whole: object) -> float | None:
-    p, w = _number(part), _number(whole)
-    if p is None or w is None or w <= 0:
-        return None
-    return 100.0 * p / w
-
-
-def _mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = raw.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def _get(raw: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = raw
-    for key in dotted.split("."):
-        if isinstance(value, Mapping) and key in value:
-            value = value[key]
-        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
-            value = value[int(key)]
-        else:
-            return None
-    return value
-
-
-def metrics_of(vendor: Vendor, raw: Mapping[str, Any]) -> dict[str, float | None]:
-    """Return the normalised metrics of one run object; None where it cannot say (yet)."""
-    match vendor:
-        case Vendor.BLAND:
-            summary = _mapping(raw, "summary")
-            if not summary:
-                return dict.fromkeys(
-                    (
-                        "pass_rate_pct",
-                        "score_mean",
-                        "error_rate_pct",
-                        "failed_count",
-                        "sample_size",
-                    ),
-                    None,
-                ) | {"cost_usd": _number(raw.get("billable_cost_usd"))}
-            # Atoms scored: completed evaluations minus those that found too little evidence
-            # and those of calls that failed (a failed call fails each of its judges' atoms).
-            completed = _number(raw.get("completed_atom_count")) or 0.0
-            agents = _number(raw.get("resolved_agent_count")) or 0.0
-            failed_calls = _number(summary.get("failed_call_count")) or 0.0
-            insufficient = _number(summary.get("insufficient_evidence_count")) or 0.0
-            scored = max(completed - insufficient - failed_calls * agents, 0.0)
-            return {
-                "pass_rate_pct": _ratio(summary.get("target_match_count"), scored),
-                "score_mean": _number(summary.get("overall_score_mean")),
-                "error_rate_pct": _ratio(
-                    summary.get("failed_call_count"), raw.get("resolved_call_count")
-                ),
-                "failed_count": _number(summary.get("failed_call_count")),
-                "cost_usd": _number(raw.get("billable_cost_usd")),
-                "sample_size": scored if scored else None,
-            }
-        case Vendor.ADALINE:
-            metrics = _mapping(raw, "metrics")
-            progress = _mapping(raw, "progress")
-            counts = [_number(metrics.get(k)) for k in ("passRuns", "failRuns", "unknownRuns")]
-            judged = sum(c or 0.0 for c in counts) if any(c is not None for c in counts) else None
-            return {
-                "pass_rate_pct": _ratio(metrics.get("passRuns"), judged),
-                "score_mean": None,
-                "error_rate_pct": _ratio(progress.get("failedRows"), progress.get("totalRows")),
-                "failed_count": _number(progress.get("failedRows")),
-                "cost_usd": _number(metrics.get("totalCost")),
-                "sample_size": judged if judged else None,
-            }
-        case Vendor.ARIZE:
-            successes, errors = _number(raw.get("num_successes")), _number(raw.get("num_errors"))
-            total = (successes or 0.0) + (errors or 0.0)
-            return {
-                "pass_rate_pct": None,
-                "score_mean": None,
-                "error_rate_pct": _ratio(errors, total),
-                "failed_count": errors,
-                "cost_usd": None,
-                "sample_size": total if total else None,
-            }
-
-
-def progress_of(vendor: Vendor, raw: Mapping[str, Any]) -> tuple[int, int | None]:
-    """Return (items done, items in all or None): Bland atoms, Adaline rows, Arize items."""
-    match vendor:
-        case Vendor.BLAND:
-            done = _number(raw.get("completed_atom_count"))
-            total = _number(raw.get("resolved_atom_count"))
-        case Vendor.ADALINE:
-            progress = _mapping(raw, "progress")
-            rows = [_number(progress.get(k)) for k in ("completedRows", "failedRows")]
-            done = sum(r or 0.0 for r in rows)
-            total = _number(progress.get("totalRows"))
-        case Vendor.ARIZE:
-            counts = [_number(raw.get(k)) for k in ("num_successes", "num_errors", "num_skipped")]
-            done, total = sum(c or 0.0 for c in counts), None  # Arize gives no total up front
-    return int(done or 0), int(total) if total is not None else None
-
-
 def wilson_bounds(successes: float, n: float, confidence: float) -> tuple[float, float]:
     """Return the Wilson score interval (in %) for `successes` out of `n`, one-sided `confidence`.
 
@@ -179,10 +77,10 @@ def wilson_bounds(successes: float, n: float, confidence: float) -> tuple[float,
     return 100 * (centre - spread) / denominator, 100 * (centre + spread) / denominator
 
 
-def evaluate(threshold: Threshold, vendor: Vendor, raw: Mapping[str, Any]) -> GateResult:
-    """Judge one threshold against one run object."""
+def evaluate(threshold: Threshold, run: LiveRun) -> GateResult:
+    """Judge one threshold against one run, read by its provider (metrics and fields)."""
     if threshold.path is not None:
-        value = _get(raw, threshold.path)
+        value = run.fields.get(threshold.path)
         if value is None:
             return GateResult(
                 threshold=threshold,
@@ -192,22 +90,22 @@ def evaluate(threshold: Threshold, vendor: Vendor, raw: Mapping[str, Any]) -> Ga
             )
         return _compare(threshold, value, None, None)
     metric = threshold.metric or ""
-    metrics = metrics_of(vendor, raw)
-    if metric not in metrics:
+    try:
+        value = run.metrics.value(metric)
+    except KeyError:
         return GateResult(
             threshold=threshold,
             verdict=Verdict.ERROR,
             value=None,
             detail=f"unknown metric {metric}",
         )
-    value = metrics[metric]
-    n = metrics["sample_size"]
+    n = run.metrics.sample_size
     if value is None:
         return GateResult(
             threshold=threshold,
             verdict=Verdict.ERROR,
             value=None,
-            detail=f"{vendor.display_name} cannot give {metric} for this run (n/a)",
+            detail=f"{run.vendor.display_name} cannot give {metric} for this run (n/a)",
         )
     if threshold.confidence is not None and metric in RATE_METRICS:
         if not n:

@@ -8,17 +8,48 @@ else, because a second definition of identity is how duplicates get made.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import TypeAlias, assert_never
+from typing import TypeAlias
 
-JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
-JSONObject: TypeAlias = dict[str, JSON]
+from reconciler.canonical import (
+    JSON,
+    JSONObject,
+    canonical_json,
+    digest,
+    format_instant,
+    parse_instant,
+)
+from reconciler.vendors.base import (
+    NO_FIELDS,
+    NO_METRICS,
+    IdentityMode,
+    Kind,
+    NaturalKey,
+    RunFields,
+    RunMetrics,
+    Vendor,
+)
+from reconciler.vendors.registry import kind_module, vendor_module
+
+__all__ = [  # the values of vendors/base.py and canonical.py, re-exported for every layer
+    "JSON",
+    "IdentityMode",
+    "JSONObject",
+    "Kind",
+    "NaturalKey",
+    "RunFields",
+    "RunMetrics",
+    "Vendor",
+    "canonical_json",
+    "format_instant",
+    "parse_instant",
+]
+
 Labels: TypeAlias = tuple[tuple[str, str], ...]
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -33,64 +64,12 @@ LABEL_PROTECT = "reconciler.protect"
 LABEL_FIELDS = "reconciler.fields"
 
 
-class Vendor(StrEnum):
-    """A vendor whose eval runs reconciler manages."""
+class Ownership(StrEnum):
+    """Whose a live run is, as far as this workspace can prove (DESIGN.md rule 6)."""
 
-    BLAND = "bland"
-    ADALINE = "adaline"
-    ARIZE = "arize"
-
-    @property
-    def display_name(self) -> str:
-        """Return the vendor's name as people write it."""
-        match self:
-            case Vendor.BLAND:
-                return "Bland"
-            case Vendor.ADALINE:
-                return "Adaline"
-            case Vendor.ARIZE:
-                return "Arize"
-            case _:
-                assert_never(self)
-
-
-class Kind(StrEnum):
-    """A manifest document kind; each kind belongs to one vendor."""
-
-    BLAND_EVAL_RUN = "BlandEvalRun"
-    ADALINE_EVALUATION = "AdalineEvaluation"
-    ARIZE_TASK_RUN = "ArizeTaskRun"
-
-    @property
-    def vendor(self) -> Vendor:
-        """Return the vendor that runs resources of this kind."""
-        match self:
-            case Kind.BLAND_EVAL_RUN:
-                return Vendor.BLAND
-            case Kind.ADALINE_EVALUATION:
-                return Vendor.ADALINE
-            case Kind.ARIZE_TASK_RUN:
-                return Vendor.ARIZE
-            case _:
-                assert_never(self)
-
-
-class IdentityMode(StrEnum):
-    """How a vendor's runs are tied to resources (DESIGN.md "Identity and ownership")."""
-
-    LABELS = "labels"
-    NATURAL_KEY = "natural_key"
-
-
-def identity_mode(vendor: Vendor) -> IdentityMode:
-    """Return how runs of `vendor` are identified: by our labels or by a natural key."""
-    match vendor:
-        case Vendor.BLAND:
-            return IdentityMode.LABELS
-        case Vendor.ADALINE | Vendor.ARIZE:
-            return IdentityMode.NATURAL_KEY
-        case _:
-            assert_never(vendor)
+    MANAGED = "managed"  # this workspace's: its labels, or its configured owner created it
+    FOREIGN = "foreign"  # another workspace's labels, or another user created it
+    UNMANAGED = "unmanaged"  # no reconciler ownership at all
 
 
 class RunPhase(StrEnum):
@@ -154,160 +133,6 @@ class Address:
         return f"{self.kind.value}/{self.name}"
 
 
-def canonical_json(value: JSON | Mapping[str, JSON]) -> str:
-    """Serialise `value` canonically: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def format_instant(moment: datetime) -> str:
-    """Format an aware datetime as a UTC RFC 3339 instant with milliseconds."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_instant(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp into an aware UTC datetime; raise ValueError if it isn't."""
-    value = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    if value.tzinfo is None:
-        raise ValueError(f"timestamp {text!r} has no time zone")
-    return value.astimezone(UTC)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class NaturalKey:
-    """The identity of a run at a vendor that stores no labels (Adaline, Arize).
-
-    Built only through the classmethods below, by the manifest (from a spec) and by the
-    providers (from an API object) alike, so both sides always agree on the key.
-    """
-
-    kind: Kind
-    parts: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def adaline(cls, *, prompt_id: str, evaluator_id: str, dataset_id: str) -> NaturalKey:
-        """Key an Adaline evaluation: prompt, evaluator and dataset."""
-        return cls(
-            Kind.ADALINE_EVALUATION,
-            (("promptId", prompt_id), ("evaluatorId", evaluator_id), ("datasetId", dataset_id)),
-        )
-
-    @classmethod
-    def arize_window(cls, *, task_id: str, start: datetime, end: datetime) -> NaturalKey:
-        """Key an Arize evaluation-task run: task and data window (UTC, milliseconds)."""
-        return cls(
-            Kind.ARIZE_TASK_RUN,
-            (
-                ("task_id", task_id),
-                ("data_start_time", format_instant(start)),
-                ("data_end_time", format_instant(end)),
-            ),
-        )
-
-    @classmethod
-    def arize_experiment(cls, *, task_id: str, experiment_name: str) -> NaturalKey:
-        """Key an Arize RUN_EXPERIMENT run: task and experiment name."""
-        return cls(
-            Kind.ARIZE_TASK_RUN, (("task_id", task_id), ("experiment_name", experiment_name))
-        )
-
-    @property
-    def container(self) -> str:
-        """Return the id of the object the runs are listed under (prompt or task)."""
-        return self.parts[0][1]
-
-    def __str__(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.parts)
-
-
-def natural_key_of(kind: Kind, spec: Mapping[str, JSON]) -> NaturalKey | None:
-    """Return the natural key a resource's spec declares, or None for labelled vendors.
-
-    Raise ValueError when the spec lacks what the key needs (the schema prevents that).
-    """
-    match kind:
-        case Kind.BLAND_EVAL_RUN:
-            return None
-        case Kind.ADALINE_EVALUATION:
-            return NaturalKey.adaline(
-                prompt_id=_text(spec, "promptId"),
-                evaluator_id=_text(spec, "evaluatorId"),
-                dataset_id=_text(spec, "datasetId"),
-            )
-        case Kind.ARIZE_TASK_RUN:
-            task_id = _text(spec, "task_id")
-            if "experiment_name" in spec:
-                return NaturalKey.arize_experiment(
-                    task_id=task_id, experiment_name=_text(spec, "experiment_name")
-                )
-            return NaturalKey.arize_window(
-                task_id=task_id,
-                start=parse_instant(_text(spec, "data_start_time")),
-                end=parse_instant(_text(spec, "data_end_time")),
-            )
-        case _:
-            assert_never(kind)
-
-
-def _text(spec: Mapping[str, JSON], key: str) -> str:
-    value = spec.get(key)
-    if not isinstance(value, str):
-        raise ValueError(f"spec.{key} must be a string")
-    return value
-
-
-def bland_adopt_key(
-    *,
-    call_ids: Iterable[str],
-    eval_agent_ids: Iterable[str],
-    run_mode: str | None,
-    workbench_setup_version_id: str | None,
-) -> str:
-    """Fingerprint what an unlabelled Bland run visibly evaluates, for `adopt: true`.
-
-    Calls and agents are compared as sets, because Bland de-duplicates calls and the run
-    object echoes agents in roster order with versions filled in.
-    """
-    calls: list[JSON] = list(sorted(set(call_ids)))
-    agents: list[JSON] = list(sorted(set(eval_agent_ids)))
-    return _digest(
-        canonical_json(
-            {
-                "call_ids": calls,
-                "eval_agent_ids": agents,
-                "run_mode": (run_mode or "text").lower(),
-                "workbench_setup_version_id": workbench_setup_version_id,
-            }
-        )
-    )
-
-
-def adopt_key_of(kind: Kind, spec: Mapping[str, JSON]) -> str | None:
-    """Return the adopt fingerprint of a spec (Bland only; natural keys serve the others)."""
-    if kind is not Kind.BLAND_EVAL_RUN:
-        return None
-    calls = spec.get("call_ids")
-    agents = spec.get("attached_agents")
-    setup_version = spec.get("workbench_setup_version_id")
-    mode = spec.get("run_mode")
-    agent_ids: list[str] = []
-    for agent in agents if isinstance(agents, list) else []:
-        if isinstance(agent, dict):
-            agent_id = agent.get("eval_agent_id")
-            if isinstance(agent_id, str):
-                agent_ids.append(agent_id)
-    return bland_adopt_key(
-        call_ids=[c for c in calls if isinstance(c, str)] if isinstance(calls, list) else [],
-        eval_agent_ids=agent_ids,
-        run_mode=mode if isinstance(mode, str) else None,
-        workbench_setup_version_id=setup_version if isinstance(setup_version, str) else None,
-    )
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Lifecycle:
     """How reconciler treats the runs of one resource (all optional in the manifest)."""
@@ -351,15 +176,15 @@ def spec_hash_of(spec: Mapping[str, JSON], triggers: tuple[tuple[str, str], ...]
         if user_metadata:
             body["metadata"] = user_metadata
     payload = {"spec": body, "triggers": {k: json.loads(v) for k, v in triggers}}
-    return _digest(canonical_json(payload))
+    return digest(canonical_json(payload))
 
 
 def field_hashes_of(
     spec: Mapping[str, JSON], triggers: tuple[tuple[str, str], ...]
 ) -> tuple[tuple[str, str], ...]:
     """Hash each top-level spec field and each trigger, to name what a replace changes."""
-    items = [(k, _digest(canonical_json(v))[:8]) for k, v in spec.items() if k != "metadata"]
-    items += [(f"lifecycle.triggers.{k}", _digest(v)[:8]) for k, v in triggers]
+    items = [(k, digest(canonical_json(v))[:8]) for k, v in spec.items() if k != "metadata"]
+    items += [(f"lifecycle.triggers.{k}", digest(v)[:8]) for k, v in triggers]
     return tuple(sorted(items))
 
 
@@ -416,8 +241,8 @@ class Resource:
             lifecycle=lifecycle,
             thresholds=thresholds,
             source=source,
-            natural_key=natural_key_of(address.kind, spec),
-            adopt_key=adopt_key_of(address.kind, spec),
+            natural_key=kind_module(address.kind).natural_key(spec),
+            adopt_key=kind_module(address.kind).adopt_key(spec),
             field_hashes=field_hashes_of(spec, lifecycle.triggers),
             sensitive_paths=sensitive_paths,
         )
@@ -462,15 +287,8 @@ class LiveRun:
     created_by: str | None = None
     adopt_key: str | None = None
     cost_usd: float | None = None  # what the run has cost so far, when the vendor says
-    raw: str = ""  # the vendor's run object as JSON text, for thresholds (`status`)
-
-    @property
-    def raw_object(self) -> JSONObject:
-        """Return the vendor's run object (empty when the run was not read from a vendor)."""
-        if not self.raw:
-            return {}
-        value: JSONObject = json.loads(self.raw)
-        return value
+    metrics: RunMetrics = NO_METRICS  # read once by the provider, for gates and progress
+    fields: RunFields = NO_FIELDS  # the run object's leaves, for `path:` thresholds
 
     def label(self, key: str) -> str | None:
         """Return the value of label `key`, or None."""
@@ -609,7 +427,7 @@ class VendorCounts:
             f"this workspace, {self.others} of others, left alone ({self.foreign} owned by "
             f"another workspace or user, {self.unmanaged} with no known owner)"
         )
-        if identity_mode(self.vendor) is IdentityMode.NATURAL_KEY:
+        if vendor_module(self.vendor).IDENTITY is IdentityMode.NATURAL_KEY:
             text += f"; {self.matched} of those {self.others} matched by natural key"
         return text + "."
 

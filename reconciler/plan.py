@@ -7,9 +7,8 @@ gives the same plan. See docs/planning.md for the decisions DESIGN.md leaves ope
 
 from __future__ import annotations
 
-import fnmatch
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -27,6 +26,7 @@ from reconciler.model import (
     IdentityMode,
     LiveRun,
     NaturalKey,
+    Ownership,
     Plan,
     PlanSettings,
     Reason,
@@ -36,8 +36,11 @@ from reconciler.model import (
     VendorCounts,
     canonical_json,
     decode_field_hashes,
-    identity_mode,
 )
+from reconciler.scope import Matcher, run_subject, scope_matcher, unmatched_globs
+from reconciler.vendors.registry import vendor_module
+
+__all__ = ["plan", "run_subject", "scope_matcher", "unmatched_globs"]
 
 MAX_SHOWN_VALUE = 120
 MASS_PRUNE_MINIMUM = 2  # pruning every managed run of a vendor is refused from this many runs
@@ -49,7 +52,9 @@ class _Vendor:
 
     vendor: Vendor
     mode: IdentityMode
-    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    live: int = 0
+    matched: int = 0  # unmanaged runs whose natural key a resource declares
+    owned: dict[Ownership, int] = field(default_factory=lambda: dict.fromkeys(Ownership, 0))
     # managed runs by address, then by their spec-hash label (None when it is missing)
     by_address: dict[str, dict[str | None, list[LiveRun]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
@@ -62,13 +67,13 @@ class _Vendor:
 
 def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: PlanSettings) -> Plan:
     """Diff the declared resources against the live runs and return the plan."""
-    in_scope = _scope(settings)
+    in_scope = Matcher(settings.targets, settings.excludes)
     resources = sorted((r for r in desired if in_scope(str(r.address))), key=lambda r: r.address)
     vendors = _index(live, settings)
     declared_addresses = {str(r.address) for r in desired}
     declared_keys = {r.natural_key for r in desired if r.natural_key is not None}
     for vendor in vendors.values():
-        vendor.counts["matched"] = sum(
+        vendor.matched = sum(
             1
             for key, group in vendor.by_key.items()
             if key in declared_keys
@@ -78,14 +83,21 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
     changes: list[Change] = []
     for resource in resources:
         vendor = vendors.get(resource.vendor) or _Vendor(
-            resource.vendor, identity_mode(resource.vendor)
+            resource.vendor, vendor_module(resource.vendor).IDENTITY
         )
         changes += _reconcile(resource, vendor, settings)
     for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
         changes += _prune(vendor, declared_addresses, declared_keys, in_scope)
     changes.sort(key=_order)
     counts = tuple(
-        VendorCounts(vendor=v.vendor, live=v.counts["live"], **_managed_counts(v))
+        VendorCounts(
+            vendor=v.vendor,
+            live=v.live,
+            managed=v.owned[Ownership.MANAGED],
+            matched=v.matched,
+            unmanaged=v.owned[Ownership.UNMANAGED],
+            foreign=v.owned[Ownership.FOREIGN],
+        )
         for v in sorted(vendors.values(), key=lambda v: v.vendor)
     )
     return Plan(
@@ -98,10 +110,6 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
     )
 
 
-def _managed_counts(vendor: _Vendor) -> dict[str, int]:
-    return {k: vendor.counts[k] for k in ("managed", "matched", "unmanaged", "foreign")}
-
-
 # --- who owns what ---------------------------------------------------------------------------
 
 
@@ -110,14 +118,14 @@ def _index(live: Iterable[LiveRun], settings: PlanSettings) -> dict[Vendor, _Ven
     for run in live:
         vendor = vendors.get(run.vendor)
         if vendor is None:
-            vendor = vendors[run.vendor] = _Vendor(run.vendor, identity_mode(run.vendor))
-        vendor.counts["live"] += 1
+            vendor = vendors[run.vendor] = _Vendor(run.vendor, vendor_module(run.vendor).IDENTITY)
+        vendor.live += 1
         # One dict per run instead of a scan per `run.label()`; reversed so that, as there,
         # the first of two equal keys wins.
         labels = dict(reversed(run.labels)) if run.labels else {}
         owner = _ownership(run, vendor.mode, settings, labels)
-        vendor.counts[owner] += 1
-        if owner == "managed":
+        vendor.owned[owner] += 1
+        if owner is Ownership.MANAGED:
             if run.natural_key is not None:  # only keyed runs need the id set (see `by_key`)
                 vendor.managed_ids.add(run.run_id)
             vendor.managed_active += run.phase is RunPhase.ACTIVE
@@ -126,7 +134,7 @@ def _index(live: Iterable[LiveRun], settings: PlanSettings) -> dict[Vendor, _Ven
                 vendor.by_address[address][labels.get(LABEL_SPEC_HASH)].append(run)
         if run.natural_key is not None:
             vendor.by_key[run.natural_key].append(run)
-        if owner == "unmanaged" and run.adopt_key is not None:
+        if owner is Ownership.UNMANAGED and run.adopt_key is not None:
             vendor.by_adopt_key[run.adopt_key].append(run)
     for vendor in vendors.values():
         for by_hash in vendor.by_address.values():
@@ -156,17 +164,17 @@ _CREATED_AT = attrgetter("created_at")
 
 def _ownership(
     run: LiveRun, mode: IdentityMode, settings: PlanSettings, labels: dict[str, str]
-) -> str:
+) -> Ownership:
     """Say whether a run is managed by this workspace, foreign, or unmanaged (rule 6)."""
+    mark: str | None
+    ours: str | None
     if mode is IdentityMode.LABELS:
-        workspace = labels.get(LABEL_WORKSPACE)
-        if workspace is None:
-            return "unmanaged"
-        return "managed" if workspace == settings.workspace else "foreign"
-    owner = settings.owner(run.vendor)
-    if owner is None or run.created_by is None:
-        return "unmanaged"
-    return "managed" if run.created_by == owner else "foreign"
+        mark, ours = labels.get(LABEL_WORKSPACE), settings.workspace
+    else:
+        mark, ours = run.created_by, settings.owner(run.vendor)
+    if mark is None or ours is None:
+        return Ownership.UNMANAGED
+    return Ownership.MANAGED if mark == ours else Ownership.FOREIGN
 
 
 # --- one resource --------------------------------------------------------------------------
@@ -365,7 +373,7 @@ def _prune(
     vendor: _Vendor,
     declared_addresses: set[str],
     declared_keys: set[NaturalKey],
-    in_scope: _Matcher,
+    in_scope: Matcher,
 ) -> list[Change]:
     """Rule 4 (prune), with rules 5, 6 and 8: only active managed runs, never protected ones."""
     changes: list[Change] = []
@@ -416,39 +424,6 @@ def _prune(
 # --- scope, safety, notes, order -------------------------------------------------------------
 
 
-class _Matcher:
-    def __init__(self, targets: Sequence[str], excludes: Sequence[str]) -> None:
-        self.targets = tuple(targets)
-        self.excludes = tuple(excludes)
-
-    def __call__(self, subject: str) -> bool:
-        if self.targets and not any(fnmatch.fnmatchcase(subject, t) for t in self.targets):
-            return False
-        return not any(fnmatch.fnmatchcase(subject, e) for e in self.excludes)
-
-
-def _scope(settings: PlanSettings) -> _Matcher:
-    return _Matcher(settings.targets, settings.excludes)
-
-
-def scope_matcher(targets: Sequence[str], excludes: Sequence[str]) -> Callable[[str], bool]:
-    """Return the --target/--exclude test the planner applies to an address or run subject."""
-    return _Matcher(targets, excludes)
-
-
-def run_subject(run: LiveRun) -> str:
-    """Return what a run no resource declares is called in a plan: its address label or key."""
-    return run.label(LABEL_ADDRESS) or str(run.natural_key or run.run_id)
-
-
-def unmatched_globs(
-    globs: Sequence[str], *, resources: Sequence[Resource], runs: Sequence[LiveRun]
-) -> tuple[str, ...]:
-    """Return the globs that match no declared address and no live run (a typo, most likely)."""
-    subjects = {str(r.address) for r in resources} | {run_subject(r) for r in runs}
-    return tuple(g for g in globs if not any(fnmatch.fnmatchcase(s, g) for s in subjects))
-
-
 def _refusal(
     changes: Sequence[Change], vendors: dict[Vendor, _Vendor], settings: PlanSettings
 ) -> str | None:
@@ -490,7 +465,7 @@ def _notes(changes: Sequence[Change], vendors: dict[Vendor, _Vendor]) -> tuple[s
         elif change.reason is Reason.PROTECTED:
             notes.append(f"{change.subject}: run {change.run_id} is protected and is left running")
     for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
-        if vendor.mode is IdentityMode.NATURAL_KEY and vendor.counts["managed"] == 0:
+        if vendor.mode is IdentityMode.NATURAL_KEY and vendor.owned[Ownership.MANAGED] == 0:
             notes.append(
                 f"{vendor.vendor.display_name} runs carry no labels: they are matched by natural "
                 "key and never cancelled unless ownership can be proven"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from reconciler.errors import ConfigError
-from reconciler.schema import SchemaKind, schema_text
+from reconciler.schema import SCHEMA_FILES, schema_text
 
 SCHEMA_DIR = "schemas"
 DEFAULT_WORKSPACE = "evals"
@@ -228,7 +228,7 @@ def scaffold_files(workspace: str) -> tuple[ScaffoldFile, ...]:
         ".github/workflows/reconciler-apply.yml": _APPLY_WORKFLOW,
         ".reconciler/.gitignore": _STATE_GITIGNORE,
     }
-    texts |= {f"{SCHEMA_DIR}/{kind.file_name}": schema_text(kind) for kind in SchemaKind}
+    texts |= {f"{SCHEMA_DIR}/{name}": schema_text(kind) for kind, name in SCHEMA_FILES.items()}
     return tuple(ScaffoldFile(path=PurePosixPath(p), text=t) for p, t in texts.items())
 
 

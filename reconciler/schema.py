@@ -7,50 +7,34 @@ install from the package index has them; each carries a stable `$id` (docs/cli.m
 
 from __future__ import annotations
 
-from enum import StrEnum
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
 from reconciler.errors import ConfigError
+from reconciler.vendors.registry import VENDORS
 
 SCHEMA_BASE_URI = "https://reconciler.dev/schemas/v1/"
 
-
-class SchemaKind(StrEnum):
-    """What a schema describes: a manifest kind, reconciler.yaml, or a JSON output."""
-
-    BLAND_EVAL_RUN = "BlandEvalRun"
-    ADALINE_EVALUATION = "AdalineEvaluation"
-    ARIZE_TASK_RUN = "ArizeTaskRun"
-    CONFIG = "Config"
-    PLAN = "Plan"
-    STATUS = "Status"
-
-    @property
-    def file_name(self) -> str:
-        """Return the schema's file name, the same in `schemas/` and in an export."""
-        return _FILE_NAMES[self]
-
-
-_FILE_NAMES = {
-    SchemaKind.BLAND_EVAL_RUN: "bland-eval-run.schema.json",
-    SchemaKind.ADALINE_EVALUATION: "adaline-evaluation.schema.json",
-    SchemaKind.ARIZE_TASK_RUN: "arize-task-run.schema.json",
-    SchemaKind.CONFIG: "reconciler.schema.json",
-    SchemaKind.PLAN: "plan.schema.json",
-    SchemaKind.STATUS: "status.schema.json",
+# What a schema describes (a manifest kind, reconciler.yaml, or a JSON output) -> its file, the
+# same in `schemas/` and in an export. The manifest kinds come from the vendor registry, so a
+# new vendor's schema is offered without an edit here.
+SCHEMA_FILES: Mapping[str, str] = {
+    **{module.KIND.value: module.SCHEMA_FILE for module in VENDORS.values()},
+    "Config": "reconciler.schema.json",
+    "Plan": "plan.schema.json",
+    "Status": "status.schema.json",
 }
+SCHEMA_KINDS: tuple[str, ...] = tuple(SCHEMA_FILES)
 
 
-def schema_text(kind: SchemaKind) -> str:
-    """Return one schema exactly as shipped (JSON text ending in a newline)."""
-    text = resources.files("reconciler").joinpath("schemas", kind.file_name).read_text("utf-8")
+def schema_text(kind: str) -> str:
+    """Return the schema of `kind` (one of SCHEMA_KINDS) exactly as shipped, newline-ended."""
+    text = resources.files("reconciler").joinpath("schemas", SCHEMA_FILES[kind]).read_text("utf-8")
     return text if text.endswith("\n") else text + "\n"
 
 
-def export_schemas(
-    directory: Path, *, kinds: tuple[SchemaKind, ...] = tuple(SchemaKind)
-) -> list[Path]:
+def export_schemas(directory: Path, *, kinds: tuple[str, ...] = SCHEMA_KINDS) -> list[Path]:
     """Write the schemas of `kinds` into `directory` (created if needed); return the paths.
 
     Existing files of the same names are replaced: the export is what this version ships.
@@ -59,7 +43,7 @@ def export_schemas(
         directory.mkdir(parents=True, exist_ok=True)
         written = []
         for kind in kinds:
-            path = directory / kind.file_name
+            path = directory / SCHEMA_FILES[kind]
             path.write_text(schema_text(kind), encoding="utf-8")
             written.append(path)
     except OSError as exc:

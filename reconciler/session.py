@@ -240,18 +240,7 @@ class Session:
                 f'Set it, e.g. `api_key: "${{{vendor.value.upper()}_API_KEY}}"`, '
                 "or use `base_url: emulator`"
             )
-        return make_provider(
-            vendor,
-            base_url=base_url,
-            api_key=api_key,
-            timeout_s=settings.timeout_s,
-            max_retries=settings.max_retries,
-            max_concurrency=settings.max_concurrency,
-            requests_per_second=settings.requests_per_second,
-            owner_user_id=settings.owner_user_id,
-            task_ids=settings.task_ids,
-            space_id=settings.space_id,
-        )
+        return make_provider(dataclasses.replace(settings, base_url=base_url, api_key=api_key))
 
     def _emulator(self) -> str:
         """Return the embedded emulator's URL, starting it on first use (one per session)."""

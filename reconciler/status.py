@@ -80,7 +80,7 @@ def _status(resource: Resource, change: Change) -> ResourceStatus:
             return ResourceStatus(resource=resource, run=run, outcome=Outcome.RUNNING)
         detail = f"its run is {run.status}, which reconciler does not know"
         return ResourceStatus(resource=resource, run=run, outcome=Outcome.ERROR, detail=detail)
-    gates = tuple(evaluate(t, resource.vendor, run.raw_object) for t in resource.thresholds)
+    gates = tuple(evaluate(t, run) for t in resource.thresholds)
     verdicts = {g.verdict for g in gates}
     if Verdict.ERROR in verdicts:
         outcome = Outcome.ERROR

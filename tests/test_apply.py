@@ -23,6 +23,7 @@ from reconciler.model import (
 )
 from reconciler.plan import plan
 from reconciler.providers.bland import BlandProvider
+from reconciler.providers.config import ProviderConfig
 from reconciler.secret import Secret
 
 KEY = "apply-test-key"
@@ -51,7 +52,9 @@ def vendor_runs(url: str) -> list[dict]:
 
 
 def provider_for(url: str) -> BlandProvider:
-    return BlandProvider(api_key=Secret(KEY), base_url=url, max_retries=3)
+    return BlandProvider(
+        ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url, max_retries=3)
+    )
 
 
 def test_a_run_made_since_the_plan_is_adopted_not_created_again(start_emulator, clock):
@@ -226,7 +229,11 @@ class TestCreateRetryAfter:
             return None
 
         vendor = HostileVendor(rule, upstream=url)
-        provider = BlandProvider(api_key=Secret(KEY), base_url=vendor.url, max_retries=0)
+        provider = BlandProvider(
+            ProviderConfig(
+                vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=vendor.url, max_retries=0
+            )
+        )
         slept: list[float] = []
         listed_at = datetime.now(UTC) - timedelta(seconds=1)
         try:

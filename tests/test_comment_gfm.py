@@ -9,7 +9,6 @@ a reviewer's browser gets: which list an item is in, whether a table is a table,
 from __future__ import annotations
 
 import dataclasses
-import json
 from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
@@ -25,6 +24,7 @@ from reconciler.model import (
     LiveRun,
     Plan,
     Reason,
+    RunFields,
     RunPhase,
     Threshold,
     Vendor,
@@ -140,7 +140,7 @@ def _replace(name: str, *changed: FieldDiff, raw: dict | None = None) -> Change:
             status="RUNNING",
             phase=RunPhase.ACTIVE,
             created_at=NOW,
-            raw=json.dumps(raw or {}),
+            fields=RunFields.of(raw or {}),
         ),
         changed=changed,
         cost_usd=0.0042,

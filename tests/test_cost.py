@@ -27,6 +27,7 @@ from reconciler.providers.adaline import AdalineProvider, parse_evaluation
 from reconciler.providers.arize import ArizeProvider
 from reconciler.providers.base import Provider
 from reconciler.providers.bland import BlandProvider, parse_run
+from reconciler.providers.config import ProviderConfig
 from reconciler.providers.registry import emulator_base_url
 from reconciler.secret import Secret
 from tests.providers import test_adaline, test_arize, test_bland
@@ -66,13 +67,25 @@ def adaline_run(run_id: str, resource: Resource, cost: float | None, status: str
 def providers(emulator_url: str) -> Iterator[dict[Vendor, Provider]]:
     opened: dict[Vendor, Provider] = {
         Vendor.BLAND: BlandProvider(
-            api_key=Secret(test_bland.KEY), base_url=emulator_url, max_retries=0
+            ProviderConfig(
+                vendor=Vendor.BLAND,
+                api_key=Secret(test_bland.KEY),
+                base_url=emulator_url,
+                max_retries=0,
+            )
         ),
         Vendor.ADALINE: AdalineProvider(
-            api_key=Secret(test_adaline.KEY),
-            base_url=emulator_base_url(Vendor.ADALINE, emulator_url),
+            ProviderConfig(
+                vendor=Vendor.ADALINE,
+                api_key=Secret(test_adaline.KEY),
+                base_url=emulator_base_url(Vendor.ADALINE, emulator_url),
+            )
         ),
-        Vendor.ARIZE: ArizeProvider(api_key=Secret(test_arize.KEY), base_url=emulator_url),
+        Vendor.ARIZE: ArizeProvider(
+            ProviderConfig(
+                vendor=Vendor.ARIZE, api_key=Secret(test_arize.KEY), base_url=emulator_url
+            )
+        ),
     }
     yield opened
     for provider in opened.values():
@@ -142,7 +155,11 @@ class TestEstimates:
 class TestFailures:
     def test_a_failing_estimate_is_unknown_with_a_note_naming_the_vendor(self, start_emulator):
         url = start_emulator(seed=1, faults=emulator.Faults(rate_5xx=1.0))
-        provider = BlandProvider(api_key=Secret(test_bland.KEY), base_url=url, max_retries=0)
+        provider = BlandProvider(
+            ProviderConfig(
+                vendor=Vendor.BLAND, api_key=Secret(test_bland.KEY), base_url=url, max_retries=0
+            )
+        )
         try:
             the_plan = plan_of(create(test_bland.resource()))
             priced = price_plan(the_plan, {Vendor.BLAND: provider}, [])

@@ -12,6 +12,8 @@ from reconciler.errors import ManifestError
 from reconciler.manifest import Config, load_config, load_manifests, parse_manifest
 from reconciler.model import Address, Kind, NaturalKey, Resource, Threshold, Vendor
 from reconciler.secret import Secret
+from reconciler.vendors import adaline as adaline_vendor
+from reconciler.vendors import arize as arize_vendor
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "evals" / "checkout.yaml"
 AGENT = "11111111-aaaa-4bbb-8ccc-000000000001"
@@ -976,7 +978,7 @@ class TestResources:
         (resource,) = loaded(tmp_path, {"a.yaml": adaline()})
         expected = (
             Address(Kind.ADALINE_EVALUATION, "faithfulness"),
-            NaturalKey.adaline(prompt_id=PROMPT, evaluator_id=EVALUATOR, dataset_id=DATASET),
+            adaline_vendor.key(prompt_id=PROMPT, evaluator_id=EVALUATOR, dataset_id=DATASET),
         )
         assert expected == (resource.address, resource.natural_key)
 
@@ -1000,7 +1002,7 @@ class TestResources:
             tmp_path, {"a.yaml": arize("  experiment_name: nightly-1", "  max_examples: 5")}
         )
         assert (
-            NaturalKey.arize_experiment(task_id="task-1", experiment_name="nightly-1")
+            arize_vendor.experiment_key(task_id="task-1", experiment_name="nightly-1")
             == resource.natural_key
         )
 

@@ -24,7 +24,6 @@ from reconciler.model import (
     Kind,
     Lifecycle,
     LiveRun,
-    NaturalKey,
     Plan,
     PlanSettings,
     Reason,
@@ -38,6 +37,7 @@ from reconciler.model import (
     ownership_labels,
 )
 from reconciler.plan import plan
+from reconciler.vendors import arize as arize_vendor
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 WS = "ws"
@@ -1021,7 +1021,7 @@ class TestNaturalKeyVendors:
             lifecycle=Lifecycle(),
             source=SourceLocation(path="evals/exp.yaml", line=1),
         )
-        assert NaturalKey.arize_experiment(task_id="task-1", experiment_name="exp-1") == (
+        assert arize_vendor.experiment_key(task_id="task-1", experiment_name="exp-1") == (
             resource.natural_key
         )
         assert Reason.MATCHED == only(make_plan([resource], [run(resource, "t-1")])).reason

@@ -19,7 +19,6 @@ from reconciler.model import (
     Kind,
     Lifecycle,
     LiveRun,
-    NaturalKey,
     Plan,
     Reason,
     Resource,
@@ -30,6 +29,7 @@ from reconciler.model import (
 )
 from reconciler.render.json import FORMAT_VERSION, render_json
 from reconciler.render.text import render_text
+from reconciler.vendors import adaline as adaline_vendor
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "schemas" / "plan.schema.json").read_text())
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -59,7 +59,7 @@ def _run(run_id: str, status: str = "RUNNING", vendor: Vendor = Vendor.BLAND) ->
 
 
 def _plan() -> Plan:
-    key = NaturalKey.adaline(prompt_id="p" * 24, evaluator_id="e" * 24, dataset_id="d" * 24)
+    key = adaline_vendor.key(prompt_id="p" * 24, evaluator_id="e" * 24, dataset_id="d" * 24)
     changes = (
         Change(
             action=Action.CREATE,

@@ -17,6 +17,7 @@ from reconciler.model import (
     Lifecycle,
     LiveRun,
     Resource,
+    RunFields,
     RunPhase,
     SourceLocation,
     Threshold,
@@ -30,6 +31,7 @@ from reconciler.render.status import (
     render_status_text,
 )
 from reconciler.status import judge
+from reconciler.vendors.registry import vendor_module
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPLETE = json.loads((ROOT / "tests" / "fixtures" / "bland-list-runs.json").read_text())["data"][
@@ -57,7 +59,8 @@ def run(of: Resource, run_id: str, status: str, raw: dict | None = None) -> Live
         phase=RunPhase.from_status(status),
         created_at=NOW,
         labels=ownership_labels(of, workspace="ws", request_id=run_id),
-        raw=json.dumps(body),
+        metrics=vendor_module(Vendor.BLAND).metrics(body),
+        fields=RunFields.of(body),
     )
 
 

@@ -14,8 +14,9 @@ import click
 from reconciler.cli.app import DebugTraceback, ReconcilerGroup, global_options
 from reconciler.cli.plan import apply, plan, validate
 from reconciler.cli.status import comment_command, status
-from reconciler.cli.tools import SCHEMA_KINDS, emulator_command, init_command, schema_command
+from reconciler.cli.tools import emulator_command, init_command, schema_command
 from reconciler.exitcodes import ExitCode
+from reconciler.schema import SCHEMA_KINDS
 from reconciler.session import EMBEDDED_SEED, EMBEDDED_TIME_SCALE
 
 __all__ = [

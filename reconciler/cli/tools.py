@@ -8,8 +8,7 @@ import click
 
 from reconciler.cli.app import App, ReconcilerCommand, pass_app
 from reconciler.exitcodes import ExitCode
-
-SCHEMA_KINDS = ("BlandEvalRun", "AdalineEvaluation", "ArizeTaskRun", "Config", "Plan", "Status")
+from reconciler.schema import SCHEMA_KINDS
 
 
 @click.command("emulator", cls=ReconcilerCommand)
@@ -120,10 +119,10 @@ def init_command(app: App, target: Path | None, force: bool) -> int:
 @pass_app
 def schema_command(app: App, kind: str | None, export_dir: Path | None) -> int:
     """Print one JSON Schema (--kind) or write them all (--export) for editors and tools."""
-    from reconciler.schema import SchemaKind, export_schemas, schema_text
+    from reconciler.schema import export_schemas, schema_text
 
     if kind is not None and export_dir is None:
-        click.echo(schema_text(SchemaKind(kind)), nl=False)
+        click.echo(schema_text(kind), nl=False)
         return ExitCode.OK
     if export_dir is not None and kind is None:
         written = export_schemas(app.directory / export_dir)

@@ -7,7 +7,6 @@ plan. Runs are listed per prompt the manifests name; a lost create is found agai
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 import time
@@ -17,15 +16,14 @@ from urllib.parse import quote
 
 import httpx
 
-from reconciler.errors import ListingError, ProviderError, TransientProviderError
-from reconciler.model import LiveRun, NaturalKey, Resource, RunPhase, Vendor
-from reconciler.providers.http import (
-    JsonClient,
-    SecretHeaderAuth,
-    gather,
-)
+from reconciler.errors import NotFoundError, ProviderError, TransientProviderError
+from reconciler.model import LiveRun, NaturalKey, Resource, RunFields, RunPhase
+from reconciler.providers.cancelling import cancel_idempotently
+from reconciler.providers.config import ProviderConfig
+from reconciler.providers.http import JsonClient, gather
+from reconciler.providers.listing import listing_errors
 from reconciler.providers.paging import PageShape, describe, walk
-from reconciler.secret import Secret
+from reconciler.vendors import adaline as known
 
 log = logging.getLogger("reconciler.providers.adaline")
 
@@ -36,7 +34,9 @@ LIST_PAGE = PageShape(
 )
 RECOVERY_MARGIN_MS = 60_000  # §8 rule 3: look for a lost create from a minute before the POST
 SECONDS_THRESHOLD = 100_000_000_000  # §10.2: a timestamp below this is seconds, not ms
-VENDOR = Vendor.ADALINE.value
+VENDOR = known.VENDOR.value
+# §10.8: a cancel of a finished run is an undocumented 4xx; on any, the run is read again.
+CANCEL_REFUSED = frozenset(range(400, 500))
 
 
 def _path(*parts: str) -> str:
@@ -47,29 +47,14 @@ def _path(*parts: str) -> str:
 class AdalineProvider:
     """Create, list, read and cancel Adaline evaluations over one httpx client."""
 
-    vendor = Vendor.ADALINE
+    vendor = known.VENDOR
 
     def __init__(
-        self,
-        *,
-        api_key: Secret,
-        base_url: str | None = None,
-        timeout_s: float = 30.0,
-        max_retries: int = 5,
-        max_concurrency: int = 8,
-        requests_per_second: float | None = None,
-        transport: httpx.BaseTransport | None = None,
+        self, config: ProviderConfig, *, transport: httpx.BaseTransport | None = None
     ) -> None:
-        self._max_concurrency = max_concurrency
-        self._api = JsonClient(
-            vendor=VENDOR,
-            base_url=base_url or DEFAULT_BASE_URL,
-            auth=SecretHeaderAuth("authorization", api_key, prefix="Bearer "),
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            max_concurrency=max_concurrency,
-            requests_per_second=requests_per_second,
-            transport=transport,
+        self._max_concurrency = config.max_concurrency
+        self._api = JsonClient.from_config(
+            config, default_base_url=DEFAULT_BASE_URL, auth_prefix="Bearer ", transport=transport
         )
 
     def close(self) -> None:
@@ -136,7 +121,19 @@ class AdalineProvider:
             if len(prompt_keys) == 1:
                 parts = dict(prompt_keys[0].parts)
                 filters = {"evaluatorId": parts["evaluatorId"], "datasetId": parts["datasetId"]}
-            try:
+
+            def explain(error: ProviderError) -> str:
+                if not isinstance(error, NotFoundError) and error.status != 403:
+                    return error.detail
+                named = f"prompt {prompt_id}"
+                if filters:  # the server 404s an unknown evaluator or dataset filter too
+                    named += f", evaluator {filters['evaluatorId']} or dataset"
+                    named += f" {filters['datasetId']}"
+                return f"{named} was not found or is not readable with this key"
+
+            with listing_errors(
+                vendor=VENDOR, operation=f"{operation} of prompt {prompt_id}", explain=explain
+            ):
                 runs = self._keyed(
                     prompt_id,
                     operation=operation,
@@ -145,24 +142,7 @@ class AdalineProvider:
                 )
                 if not filters and any(run.natural_key is None for run in runs):
                     runs = self._key_by_filter(prompt_id, runs, prompt_keys, operation=operation)
-                return runs
-            except ListingError:
-                raise
-            except ProviderError as error:
-                detail = error.detail
-                if error.status in (403, 404):
-                    named = f"prompt {prompt_id}"
-                    if filters:  # the server 404s an unknown evaluator or dataset filter too
-                        named += f", evaluator {filters['evaluatorId']} or dataset"
-                        named += f" {filters['datasetId']}"
-                    detail = f"{named} was not found or is not readable with this key"
-                raise ListingError(
-                    detail,
-                    vendor=VENDOR,
-                    operation=f"{operation} of prompt {prompt_id}",
-                    status=error.status,
-                    request_id=error.request_id,
-                ) from error
+            return runs
 
         lists = gather(one_prompt, sorted(by_prompt), max_workers=self._max_concurrency)
         return [run for runs in lists for run in runs]
@@ -251,9 +231,7 @@ class AdalineProvider:
                 vendor=VENDOR,
                 operation="create",
             ) from error
-        key = NaturalKey.adaline(
-            prompt_id=prompt_id, evaluator_id=evaluator_id, dataset_id=dataset_id
-        )
+        key = known.key(prompt_id=prompt_id, evaluator_id=evaluator_id, dataset_id=dataset_id)
         return sorted(
             (r for r in runs if r.phase.satisfies and r.natural_key == key),
             key=lambda r: (r.created_at, r.run_id),
@@ -282,21 +260,17 @@ class AdalineProvider:
 
     def cancel_run(self, run: LiveRun) -> LiveRun:
         """Ask to cancel; a run already finished or cancelling is returned as it is (§10.8)."""
+        return cancel_idempotently(run, cancel=self._cancel, read=self.get_run)
+
+    def _cancel(self, run: LiveRun) -> LiveRun:
         prompt_id = _prompt_of(run)
-        try:
-            data = self._api.request(
-                "POST",
-                _path("prompts", prompt_id, "evaluations", run.run_id, "cancel"),
-                operation="cancel",
-                retry=True,
-            )
-        except ProviderError as error:
-            if error.status is None or not 400 <= error.status < 500:
-                raise
-            current = self.get_run(run)
-            if current.phase is RunPhase.ACTIVE:
-                raise
-            return current
+        data = self._api.request(
+            "POST",
+            _path("prompts", prompt_id, "evaluations", run.run_id, "cancel"),
+            operation="cancel",
+            retry=True,
+            conflict=CANCEL_REFUSED,
+        )
         return parse_evaluation(
             data, prompt_id=prompt_id, dataset_id=_dataset_of(run), operation="cancel"
         )
@@ -306,7 +280,7 @@ class AdalineProvider:
         costs = sorted(
             run.cost_usd
             for run in history
-            if run.vendor is Vendor.ADALINE
+            if run.vendor is known.VENDOR
             and run.natural_key == resource.natural_key
             and run.phase is RunPhase.SUCCEEDED
             and run.cost_usd is not None
@@ -376,22 +350,18 @@ def parse_evaluation(
         raise wrong(
             f"evaluation {run_id}: `timeline.submittedAt` is not an epoch timestamp"
         ) from exc
-    metrics = item.get("metrics")
-    cost = metrics.get("totalCost") if isinstance(metrics, dict) else None
+    metrics = known.metrics(item)
     dataset = own_dataset if isinstance(own_dataset, str) else dataset_id
     return LiveRun(
-        vendor=Vendor.ADALINE,
+        vendor=known.VENDOR,
         run_id=run_id,
         status=status,
         phase=RunPhase.from_status(status),
         created_at=created_at,
         natural_key=None
         if dataset is None
-        else NaturalKey.adaline(
-            prompt_id=prompt_id, evaluator_id=texts["evaluatorId"], dataset_id=dataset
-        ),
-        cost_usd=float(cost)
-        if isinstance(cost, int | float) and not isinstance(cost, bool)
-        else None,
-        raw=json.dumps(item, separators=(",", ":")),
+        else known.key(prompt_id=prompt_id, evaluator_id=texts["evaluatorId"], dataset_id=dataset),
+        cost_usd=metrics.cost_usd,
+        metrics=metrics,
+        fields=RunFields.of(item),
     )

@@ -8,7 +8,6 @@ of every task a resource names are listed, plus, for prune, the configured tasks
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,20 +18,21 @@ from urllib.parse import quote
 import httpx
 
 from reconciler.errors import (
+    ConflictError,
     ListingError,
     ManifestError,
+    NotFoundError,
     Problem,
     ProviderError,
     TransientProviderError,
 )
-from reconciler.model import LiveRun, NaturalKey, Resource, RunPhase, Vendor, parse_instant
-from reconciler.providers.http import (
-    JsonClient,
-    SecretHeaderAuth,
-    gather,
-)
+from reconciler.model import LiveRun, NaturalKey, Resource, RunFields, RunPhase, parse_instant
+from reconciler.providers.cancelling import cancel_idempotently
+from reconciler.providers.config import ProviderConfig
+from reconciler.providers.http import JsonClient, gather
+from reconciler.providers.listing import listing_errors
 from reconciler.providers.paging import PageShape, describe, walk
-from reconciler.secret import Secret
+from reconciler.vendors import arize as known
 
 log = logging.getLogger("reconciler.providers.arize")
 
@@ -41,7 +41,8 @@ PAGE_SIZE = 100
 PAGINATION_MORE = ("pagination", "has_more")
 PAGINATION_CURSOR = ("pagination", "next_cursor")
 RECOVERY_MARGIN = timedelta(minutes=1)
-VENDOR = Vendor.ARIZE.value
+VENDOR = known.VENDOR.value
+CANCEL_REFUSED = frozenset({400, 409})  # §9.1: a terminal run's cancel is refused (400 ASSUMED)
 
 
 def _path(*parts: str) -> str:
@@ -52,37 +53,19 @@ def _path(*parts: str) -> str:
 class ArizeProvider:
     """Trigger, list, read and cancel Arize task runs over one httpx client."""
 
-    vendor = Vendor.ARIZE
+    vendor = known.VENDOR
 
     def __init__(
-        self,
-        *,
-        api_key: Secret,
-        base_url: str | None = None,
-        timeout_s: float = 30.0,
-        max_retries: int = 5,
-        max_concurrency: int = 8,
-        requests_per_second: float | None = None,
-        owner_user_id: str | None = None,
-        task_ids: Sequence[str] = (),
-        space_id: str | None = None,
-        transport: httpx.BaseTransport | None = None,
+        self, config: ProviderConfig, *, transport: httpx.BaseTransport | None = None
     ) -> None:
-        self._max_concurrency = max_concurrency
-        self._owner = owner_user_id
-        self._task_ids = tuple(task_ids)
-        self._space_id = space_id
+        self._max_concurrency = config.max_concurrency
+        self._owner = config.owner_user_id
+        self._task_ids = tuple(config.task_ids)
+        self._space_id = config.space_id
         self._experiment_names: dict[str, str] = {}
         self._names_lock = threading.Lock()
-        self._api = JsonClient(
-            vendor=VENDOR,
-            base_url=base_url or DEFAULT_BASE_URL,
-            auth=SecretHeaderAuth("authorization", api_key, prefix="Bearer "),
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            max_concurrency=max_concurrency,
-            requests_per_second=requests_per_second,
-            transport=transport,
+        self._api = JsonClient.from_config(
+            config, default_base_url=DEFAULT_BASE_URL, auth_prefix="Bearer ", transport=transport
         )
 
     def close(self) -> None:
@@ -131,23 +114,13 @@ class ArizeProvider:
         for resource in desired:
             if resource.natural_key is not None:
                 declared.setdefault(resource.natural_key.container, []).append(resource)
-        try:
+        with listing_errors(vendor=VENDOR):
             tasks = self._tasks_to_list(desired)
             results = gather(
                 lambda task: self._task_runs(task, declared.get(task, [])),
                 tasks,
                 max_workers=self._max_concurrency,
             )
-        except ListingError:
-            raise
-        except ProviderError as error:
-            raise ListingError(
-                error.detail,
-                vendor=VENDOR,
-                operation=error.operation,
-                status=error.status,
-                request_id=error.request_id,
-            ) from error
         problems = [problem for _, found in results for problem in found]
         if problems:
             raise ManifestError(problems)
@@ -166,15 +139,13 @@ class ArizeProvider:
             items = list(
                 self._pages(_path("v2", "tasks", task_id, "runs"), "task_runs", operation=operation)
             )
-        except ProviderError as error:
-            if error.status == 404 and not isinstance(error, ListingError):
-                raise ListingError(
-                    f"task {task_id} was not found or is not readable with this key",
-                    vendor=VENDOR,
-                    operation=operation,
-                    status=404,
-                ) from error
-            raise
+        except NotFoundError as error:
+            raise ListingError(
+                f"task {task_id} was not found or is not readable with this key",
+                vendor=VENDOR,
+                operation=operation,
+                status=404,
+            ) from error
         problems = [p for r in declared if (p := _mismatch(r, task)) is not None]
         unknown = {
             str(item["experiment_id"])
@@ -248,7 +219,7 @@ class ArizeProvider:
             )
         except ProviderError as error:
             lost = isinstance(error, TransientProviderError)
-            already = error.status == 409 and "experiment_name" in spec
+            already = isinstance(error, ConflictError) and "experiment_name" in spec
             if not (lost or already) or key is None:
                 raise
             # A 409 proves the name is taken (unique in the dataset, §12.9): a run with the
@@ -325,20 +296,16 @@ class ArizeProvider:
 
     def cancel_run(self, run: LiveRun) -> LiveRun:
         """Cancel `run`; a run that is already terminal is returned as it is (§9.1)."""
-        try:
-            data = self._api.request(
-                "POST",
-                _path("v2", "task-runs", run.run_id, "cancel"),
-                operation="cancel",
-                retry=True,
-            )
-        except ProviderError as error:
-            if error.status not in (400, 409):
-                raise
-            current = self.get_run(run)
-            if current.phase is RunPhase.ACTIVE:
-                raise
-            return current
+        return cancel_idempotently(run, cancel=self._cancel, read=self.get_run)
+
+    def _cancel(self, run: LiveRun) -> LiveRun:
+        data = self._api.request(
+            "POST",
+            _path("v2", "task-runs", run.run_id, "cancel"),
+            operation="cancel",
+            retry=True,
+            conflict=CANCEL_REFUSED,
+        )
         return self._parse(data, operation="cancel")
 
     def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
@@ -426,20 +393,21 @@ def parse_task_run(
         start, end = optional["data_start_time"], optional["data_end_time"]
         key: NaturalKey | None = None
         if start and end:
-            key = NaturalKey.arize_window(
+            key = known.window_key(
                 task_id=task_id, start=parse_instant(start), end=parse_instant(end)
             )
         elif experiment_name:
-            key = NaturalKey.arize_experiment(task_id=task_id, experiment_name=experiment_name)
+            key = known.experiment_key(task_id=task_id, experiment_name=experiment_name)
     except ValueError as exc:
         raise wrong(f"task run {run_id}: a time field is not an RFC 3339 timestamp") from exc
     return LiveRun(
-        vendor=Vendor.ARIZE,
+        vendor=known.VENDOR,
         run_id=run_id,
         status=status,
         phase=RunPhase.from_status(status),
         created_at=created_at,
         natural_key=key,
         created_by=optional["created_by_user_id"],
-        raw=json.dumps(item, separators=(",", ":")),
+        metrics=known.metrics(item),
+        fields=RunFields.of(item),
     )

@@ -7,7 +7,6 @@ some resource asks to `adopt` (the list items do not say what a run evaluates).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -18,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.errors import ListingError, ProviderError, TransientProviderError
+from reconciler.errors import NotFoundError, ProviderError, TransientProviderError
 from reconciler.model import (
     LABEL_ADDRESS,
     LABEL_REQUEST_ID,
@@ -26,18 +25,17 @@ from reconciler.model import (
     LABEL_WORKSPACE,
     LiveRun,
     Resource,
+    RunFields,
     RunPhase,
-    Vendor,
-    bland_adopt_key,
     ownership_labels,
     parse_instant,
 )
-from reconciler.providers.http import (
-    JsonClient,
-    SecretHeaderAuth,
-)
+from reconciler.providers.cancelling import cancel_idempotently
+from reconciler.providers.config import ProviderConfig
+from reconciler.providers.http import JsonClient
+from reconciler.providers.listing import listing_errors
 from reconciler.providers.paging import NewestFirst, PageShape, describe, walk
-from reconciler.secret import Secret
+from reconciler.vendors import bland as known
 
 log = logging.getLogger("reconciler.providers.bland")
 
@@ -48,7 +46,8 @@ LIST_PAGE = PageShape(
 )
 RECOVERY_WINDOW = timedelta(minutes=15)  # how far back a lost create is looked for
 FRESH_LOOK_S = 2.0  # how long apply's look at the runs made since the plan is reused
-VENDOR = Vendor.BLAND.value
+VENDOR = known.VENDOR.value
+CANCEL_REFUSED = frozenset({400, 409})  # §11.7: a terminal run's cancel is refused
 
 # A run's identity for apply's fresh look: (workspace, address, spec hash) labels.
 _Identity = tuple[str | None, str | None, str | None]
@@ -68,28 +67,14 @@ class _RecentRuns:
 class BlandProvider:
     """Create, list, read and cancel Bland eval runs over one httpx client."""
 
-    vendor = Vendor.BLAND
+    vendor = known.VENDOR
 
     def __init__(
-        self,
-        *,
-        api_key: Secret,
-        base_url: str | None = None,
-        timeout_s: float = 30.0,
-        max_retries: int = 5,
-        max_concurrency: int = 8,
-        requests_per_second: float | None = None,
-        transport: httpx.BaseTransport | None = None,
+        self, config: ProviderConfig, *, transport: httpx.BaseTransport | None = None
     ) -> None:
-        self._api = JsonClient(
-            vendor=VENDOR,
-            base_url=base_url or DEFAULT_BASE_URL,
-            auth=SecretHeaderAuth("authorization", api_key),  # raw key, no Bearer (§1)
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            max_concurrency=max_concurrency,
-            requests_per_second=requests_per_second,
-            transport=transport,
+        # The raw key, no Bearer (§1).
+        self._api = JsonClient.from_config(
+            config, default_base_url=DEFAULT_BASE_URL, transport=transport
         )
         self._recent_lock = threading.Lock()
         self._recent_cache: _RecentRuns | None = None
@@ -111,9 +96,16 @@ class BlandProvider:
         params: Mapping[str, str | int] | None = None,
         body: object = None,
         retry: bool = False,
+        conflict: frozenset[int] = frozenset({409}),
     ) -> Any:
         document = self._api.request(
-            method, path, operation=operation, params=params, body=body, retry=retry
+            method,
+            path,
+            operation=operation,
+            params=params,
+            body=body,
+            retry=retry,
+            conflict=conflict,
         )
         data = document.get("data") if isinstance(document, dict) else None
         if data is None:
@@ -141,46 +133,26 @@ class BlandProvider:
     def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
         """Return every run of the organisation (all pages), or raise ListingError."""
         operation = "list runs"
-        try:
+        with listing_errors(vendor=VENDOR, operation=operation, explain=self._explain):
             runs = [
                 parse_run(item, operation=operation) for item in self._pages(operation=operation)
             ]
             if any(r.lifecycle.adopt for r in desired):
                 runs = [self._with_adopt_key(run) for run in runs]
-        except ListingError:
-            raise
-        except ProviderError as error:
-            if error.status == 404:
-                error = self._explain_404(error)
-            raise ListingError(
-                error.detail,
-                vendor=VENDOR,
-                operation=operation,
-                status=error.status,
-                request_id=error.request_id,
-            ) from error
         return runs
 
-    def _explain_404(self, error: ProviderError) -> ProviderError:
+    def _explain(self, error: ProviderError) -> str:
         """A 404 on the list means Evals is off for the organisation, or a wrong base_url."""
+        if not isinstance(error, NotFoundError):
+            return error.detail
         try:
             status = self._call("GET", "/v1/evals/status", operation="read evals status")
         except ProviderError:
-            return ProviderError(
-                "not found: check providers.bland.base_url",
-                vendor=VENDOR,
-                operation=error.operation,
-                status=404,
-            )
+            return "not found: check providers.bland.base_url"
         if isinstance(status, dict) and status.get("enabled") is False:
             reason = status.get("reason") or "no reason given"
-            return ProviderError(
-                f"Evals is not enabled for this Bland organisation ({reason})",
-                vendor=VENDOR,
-                operation=error.operation,
-                status=404,
-            )
-        return error
+            return f"Evals is not enabled for this Bland organisation ({reason})"
+        return error.detail
 
     def _with_adopt_key(self, run: LiveRun) -> LiveRun:
         if run.label(LABEL_WORKSPACE) is not None or not run.phase.satisfies:
@@ -325,20 +297,16 @@ class BlandProvider:
 
     def cancel_run(self, run: LiveRun) -> LiveRun:
         """Cancel `run`; a run that finished meanwhile is returned as it is (§11.7)."""
-        try:
-            data = self._call(
-                "POST",
-                f"/v1/evals/runs/{run.run_id}/cancellations",
-                operation="cancel run",
-                retry=True,
-            )
-        except ProviderError as error:
-            if error.status not in (400, 409):
-                raise
-            current = self.get_run(run)
-            if current.phase is RunPhase.ACTIVE:
-                raise
-            return current
+        return cancel_idempotently(run, cancel=self._cancel, read=self.get_run)
+
+    def _cancel(self, run: LiveRun) -> LiveRun:
+        data = self._call(
+            "POST",
+            f"/v1/evals/runs/{run.run_id}/cancellations",
+            operation="cancel run",
+            retry=True,
+            conflict=CANCEL_REFUSED,
+        )
         return parse_run(data, operation="cancel run")
 
     def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
@@ -392,31 +360,16 @@ def parse_run(item: object, *, operation: str = "read run", created: bool = Fals
     if not isinstance(metadata, dict):
         raise wrong(f"run {run_id}: `metadata` is {describe(metadata)}, not an object")
     labels = tuple(sorted((str(k), v) for k, v in metadata.items() if isinstance(v, str)))
-    adopt_key = None
-    calls = item.get("submitted_call_ids")
-    agents = item.get("submitted_attached_agents")
-    if isinstance(calls, list) and isinstance(agents, list):
-        adopt_key = bland_adopt_key(
-            call_ids=[str(c) for c in calls],
-            eval_agent_ids=[str(a.get("eval_agent_id")) for a in agents if isinstance(a, dict)],
-            run_mode=item.get("run_mode"),
-            workbench_setup_version_id=item.get("workbench_setup_version_id"),
-        )
+    metrics = known.metrics(item)
     return LiveRun(
-        vendor=Vendor.BLAND,
+        vendor=known.VENDOR,
         run_id=run_id,
         status=status,
         phase=RunPhase.from_status(status),
         created_at=created_at,
         labels=labels,
-        adopt_key=adopt_key,
-        cost_usd=_number(item.get("billable_cost_usd")),
-        raw=json.dumps(item, separators=(",", ":")),
+        adopt_key=known.run_adopt_key(item),
+        cost_usd=metrics.cost_usd,
+        metrics=metrics,
+        fields=RunFields.of(item),
     )
-
-
-def _number(value: object) -> float | None:
-    """Return a JSON number as a float; None for null, booleans and anything else."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None

@@ -16,39 +16,47 @@ Layers, each one concern (as httpx's own client is built):
   is left of it (`_DeadlineBackend`, installed under httpx's own transport). A caller may
   also set a deadline for everything it does (`deadline()`: `status --timeout`); no attempt
   runs and no retry sleeps past it plus `timeout_s`.
-- `check_response` turns a non-2xx answer into the `ProviderError` family with the vendor's
+- `responses.py` turns a non-2xx answer into the `ProviderError` family (`check_response`:
+  the class chosen there, `ConflictError` and `NotFoundError` included) with the vendor's
   error code and message, truncated and scrubbed of every secret, never the request's
-  headers. `transport_errors` maps every httpx exception to that family, chained.
+  headers; `transport_errors` maps every httpx exception to that family, chained.
 """
 
 from __future__ import annotations
 
-import email.utils
-import json
 import logging
-import math
 import random
 import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 
-from reconciler.errors import OutOfTimeError, ProviderError, TransientProviderError
+from reconciler.errors import ConfigError
+from reconciler.providers.config import MAX_RETRIES, TIMEOUT_S, ProviderConfig
 from reconciler.providers.deadline import (
     attempt_deadline,
     current_deadline,
     deadline_transport,
     in_context,
 )
-from reconciler.secret import Secret, scrub
+from reconciler.providers.responses import (
+    CONFLICT_STATUS,
+    OUT_OF_TIME_EXTENSION,
+    RETRYABLE_STATUS,
+    check_response,
+    json_data,
+    retry_after,
+    transport_errors,
+)
+from reconciler.secret import Secret
+
+__all__ = ["JsonClient", "SecretHeaderAuth", "build_client", "check_response", "gather"]
 
 log = logging.getLogger("reconciler.http")
 
@@ -56,9 +64,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 RETRY_EXTENSION = "reconciler.retry"
-OUT_OF_TIME_EXTENSION = "reconciler.out_of_time"  # on a response: why it was not retried
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-MAX_ERROR_TEXT = 300
 
 
 def retry_extension() -> dict[str, Any]:
@@ -86,7 +91,7 @@ class SecretHeaderAuth(httpx.Auth):
 class RetryPolicy:
     """How hard to try an idempotent request."""
 
-    max_retries: int = 5  # retries after the first attempt; 0 = none
+    max_retries: int = MAX_RETRIES  # retries after the first attempt; 0 = none
     base_delay_s: float = 1.0
     max_delay_s: float = 30.0
     budget_s: float = 120.0  # wall-clock time for one request, attempts and waits included
@@ -136,7 +141,7 @@ class RetryTransport(httpx.BaseTransport):
         policy: RetryPolicy,
         limiter: RateLimiter,
         max_concurrency: int,
-        timeout_s: float = 30.0,
+        timeout_s: float = TIMEOUT_S,
         vendor: str = "the vendor",
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -178,7 +183,7 @@ class RetryTransport(httpx.BaseTransport):
                 return response
             if attempt > policy.max_retries:
                 return response
-            told = _retry_after(response)
+            told = retry_after(response)
             wait = self._backoff(attempt) if told is None else told
             left = end - self._clock()
             if wait >= left:
@@ -249,27 +254,6 @@ class RetryTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Read `Retry-After` as seconds or an HTTP date; None when absent or unreadable."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = (moment - datetime.now(UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None  # "nan", "inf": not a wait anyone can honour
-    return max(seconds, 0.0)
-
-
 def user_agent() -> str:
     """Return reconciler's User-Agent."""
     from reconciler import __version__
@@ -329,145 +313,6 @@ def build_client(
     )
 
 
-def error_text(response: httpx.Response) -> str:
-    """Return the vendor's error code and message from any documented envelope.
-
-    Truncated, on one line, and scrubbed of every remembered secret: the body is the
-    vendor's, and a vendor may echo the request's auth header back.
-    """
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        text = " ".join(response.text.split())
-        return scrub(text)[:MAX_ERROR_TEXT] or response.reason_phrase
-    text = " ".join(_describe(body).split())
-    return scrub(text)[:MAX_ERROR_TEXT] or response.reason_phrase
-
-
-def _describe(body: object) -> str:
-    if not isinstance(body, dict):
-        return _dumps(body)
-    errors = body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        code = first.get("error") or first.get("code")
-        message = first.get("message") or ""
-        return f"{code}: {message}" if code else str(message)
-    error = body.get("error")
-    if isinstance(error, dict):
-        code = error.get("code") or error.get("type")
-        message = error.get("message") or ""
-        return f"{code}: {message}" if code else str(message)
-    for key in ("detail", "message", "title", "error"):
-        value = body.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return _dumps(body)
-
-
-def _dumps(body: object) -> str:
-    try:
-        return json.dumps(body)[: MAX_ERROR_TEXT * 4]
-    except (ValueError, RecursionError):
-        return "(an unreadable body)"
-
-
-def check_response(response: httpx.Response, *, vendor: str, operation: str) -> None:
-    """Raise the ProviderError that a non-2xx answer means; return on success."""
-    if response.is_success:
-        return
-    status = response.status_code
-    request_id = response.headers.get("x-request-id")
-    message = error_text(response)
-    if status == 401 or status == 403:
-        message += f". Check the API key (providers.{vendor}.api_key)"
-    out_of_time = response.extensions.get(OUT_OF_TIME_EXTENSION)
-    if out_of_time:
-        raise OutOfTimeError(
-            f"{message}; {out_of_time}",
-            vendor=vendor,
-            operation=operation,
-            status=status,
-            request_id=request_id,
-            retry_after=_retry_after(response),
-        )
-    if status in RETRYABLE_STATUS:
-        raise TransientProviderError(
-            message,
-            vendor=vendor,
-            operation=operation,
-            status=status,
-            request_id=request_id,
-            retry_after=_retry_after(response),
-        )
-    raise ProviderError(
-        message, vendor=vendor, operation=operation, status=status, request_id=request_id
-    )
-
-
-# What the user can do about each httpx exception that is not a timeout or a dropped
-# connection; the first matching class (most specific first) gives the message.
-_PERMANENT: tuple[tuple[type[Exception], str], ...] = (
-    (httpx.UnsupportedProtocol, "the URL's scheme is not http or https; check base_url"),
-    (httpx.LocalProtocolError, "the request could not be sent (check the API key and base_url)"),
-    (httpx.ProxyError, "the proxy refused the request; check HTTPS_PROXY / NO_PROXY"),
-    (httpx.ProtocolError, "the answer broke the HTTP protocol"),
-    (httpx.TransportError, "the request failed"),
-    (httpx.DecodingError, "the answer's body could not be decoded (content-encoding)"),
-    (httpx.TooManyRedirects, "too many redirects; check base_url"),
-    (httpx.HTTPStatusError, "the vendor answered with an error status"),
-    (httpx.InvalidURL, "the request URL is not valid; check base_url"),
-    (httpx.CookieConflict, "the vendor set conflicting cookies"),
-    (httpx.StreamError, "the request or answer body could not be read"),
-    (httpx.HTTPError, "the request failed"),
-)
-
-
-@contextmanager
-def transport_errors(*, vendor: str, operation: str) -> Iterator[None]:
-    """Turn every httpx exception into the ProviderError family, chained and scrubbed.
-
-    Timeouts and dropped connections may succeed later (TransientProviderError); the rest
-    (a bad URL, an illegal header value, a broken answer) will not. httpx's text may quote
-    the request (an illegal header holds the key), so it is scrubbed like a vendor's words.
-    """
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise TransientProviderError(
-            f"timed out ({type(exc).__name__}: {exc})", vendor=vendor, operation=operation
-        ) from exc
-    except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-        raise TransientProviderError(
-            f"connection failed ({type(exc).__name__}: {exc})", vendor=vendor, operation=operation
-        ) from exc
-    except (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError) as exc:
-        what = next(text for kind, text in _PERMANENT if isinstance(exc, kind))
-        raise ProviderError(
-            f"{what} ({type(exc).__name__}: {exc})", vendor=vendor, operation=operation
-        ) from exc
-
-
-def json_data(response: httpx.Response, *, vendor: str, operation: str) -> Any:
-    """Parse a success body as JSON, or raise ProviderError naming what was expected."""
-    try:
-        return response.json()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProviderError(
-            "the answer is not JSON",
-            vendor=vendor,
-            operation=operation,
-            status=response.status_code,
-        ) from exc
-    except RecursionError as exc:
-        raise ProviderError(
-            "the answer is JSON nested too deeply to read",
-            vendor=vendor,
-            operation=operation,
-            status=response.status_code,
-        ) from exc
-
-
 def gather(fn: Callable[[T], R], items: Iterable[T], *, max_workers: int) -> list[R]:
     """Call `fn` on every item concurrently; return results in order, or raise the first error.
 
@@ -510,6 +355,33 @@ class JsonClient:
             transport=transport,
         )
 
+    @classmethod
+    def from_config(
+        cls,
+        config: ProviderConfig,
+        *,
+        default_base_url: str,
+        auth_prefix: str = "",
+        transport: httpx.BaseTransport | None = None,
+    ) -> JsonClient:
+        """Build a provider's client from its settings, taken whole (key in `authorization`).
+
+        `auth_prefix` is what the vendor wants before the key ("Bearer "); `transport`
+        replaces the network (tests).
+        """
+        if not config.api_key:
+            raise ConfigError(f"providers.{config.vendor.value}.api_key is not set")
+        return cls(
+            vendor=config.vendor.value,
+            base_url=config.base_url or default_base_url,
+            auth=SecretHeaderAuth("authorization", config.api_key, prefix=auth_prefix),
+            timeout_s=config.timeout_s,
+            max_retries=config.max_retries,
+            max_concurrency=config.max_concurrency,
+            requests_per_second=config.requests_per_second,
+            transport=transport,
+        )
+
     def request(
         self,
         method: str,
@@ -519,10 +391,13 @@ class JsonClient:
         params: Mapping[str, str | int] | None = None,
         body: object = None,
         retry: bool = False,
+        conflict: frozenset[int] = CONFLICT_STATUS,
     ) -> Any:
         """Send one request; return its JSON, or raise the ProviderError it means.
 
         `retry=True` marks a POST as safe to retry (a cancel, an estimate); reads always are.
+        `conflict`: the statuses that mean `ConflictError` for this request (a vendor that
+        answers a cancel of a finished run with 400 says so here).
         """
         with transport_errors(vendor=self.vendor, operation=operation):
             response = self.http.request(
@@ -532,7 +407,7 @@ class JsonClient:
                 json=body,
                 extensions=retry_extension() if retry else None,
             )
-        check_response(response, vendor=self.vendor, operation=operation)
+        check_response(response, vendor=self.vendor, operation=operation, conflict=conflict)
         return json_data(response, vendor=self.vendor, operation=operation)
 
     def close(self) -> None:

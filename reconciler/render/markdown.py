@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
-from reconciler.model import Action, Change, DiffKind, FieldDiff, Plan, Vendor, canonical_json
+from reconciler.model import Action, Change, DiffKind, FieldDiff, Plan, Vendor
 from reconciler.render import money
 from reconciler.render.text import REASONS, cost_line
 
@@ -188,10 +188,8 @@ def _old_value(change: Change, diff: FieldDiff) -> str | None:
     """The field's value on the run being replaced, when the vendor's run object has it."""
     if change.run is None or diff.change is not DiffKind.CHANGED or diff.new is None:
         return None  # a value the plan hides (from the environment) is hidden before too
-    raw = change.run.raw_object
-    if diff.path not in raw:
-        return None
-    return _shorten(canonical_json(raw[diff.path]))
+    old = change.run.fields.canonical(diff.path)
+    return None if old is None else _shorten(old)
 
 
 def _field_line(change: Change, diff: FieldDiff) -> str:

@@ -5,7 +5,7 @@ The command line owns the stream and the terminal test; this module only says wh
 
 from __future__ import annotations
 
-from reconciler.gates import Outcome, StatusResult, progress_of
+from reconciler.gates import Outcome, StatusResult
 
 CLEAR_TO_END = "\033[K"
 
@@ -21,7 +21,7 @@ def progress_line(result: StatusResult) -> str:
     items_done = items_total = 0
     for status in runs:
         if status.run is not None:
-            got, total = progress_of(status.resource.vendor, status.run.raw_object)
+            got, total = status.run.metrics.items_done, status.run.metrics.items_total
             items_done += got
             items_total += total if total is not None else got
     return f"status: {done}/{len(runs)} run(s) finished, {items_done}/{items_total} item(s) scored"

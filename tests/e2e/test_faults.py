@@ -21,6 +21,7 @@ from reconciler.manifest import load_config, load_manifests
 from reconciler.model import PlanSettings, Vendor
 from reconciler.plan import plan
 from reconciler.providers.bland import BlandProvider
+from reconciler.providers.config import ProviderConfig
 from reconciler.secret import Secret
 from tests.e2e.world import BLAND_KEY, KEYS, WORKSPACE, World, repeated_429s
 
@@ -151,7 +152,10 @@ def test_a_create_of_unknown_outcome_is_looked_for_again_not_repeated(make_world
     resources = [r for r in load_manifests(config, environ=KEYS) if r.vendor is Vendor.BLAND]
     transport = LostCreateThenLostLookup()
     provider = BlandProvider(
-        api_key=Secret(BLAND_KEY), base_url=world.url, max_retries=0, transport=transport
+        ProviderConfig(
+            vendor=Vendor.BLAND, api_key=Secret(BLAND_KEY), base_url=world.url, max_retries=0
+        ),
+        transport=transport,
     )
     listed_at = datetime.now(UTC)
     the_plan = plan(resources[:1], [], settings=PlanSettings(workspace=WORKSPACE, now=listed_at))

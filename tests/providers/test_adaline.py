@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,15 +18,16 @@ from reconciler.model import (
     Address,
     Kind,
     Lifecycle,
-    NaturalKey,
     Resource,
     RunPhase,
     SourceLocation,
     Vendor,
 )
 from reconciler.providers.adaline import AdalineProvider, epoch_ms, parse_evaluation
+from reconciler.providers.config import ProviderConfig
 from reconciler.providers.registry import emulator_base_url
 from reconciler.secret import Secret
+from reconciler.vendors import adaline as adaline_vendor
 from tests.clock import Clock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -65,12 +67,16 @@ class Counting(httpx.BaseTransport):
         self.inner.close()
 
 
-def make(url: str, key: str = KEY, **options: object) -> AdalineProvider:
-    return AdalineProvider(
+def make(
+    url: str, key: str = KEY, *, transport: httpx.BaseTransport | None = None, **options: Any
+) -> AdalineProvider:
+    config = ProviderConfig(
+        vendor=Vendor.ADALINE,
         api_key=Secret(key),
         base_url=emulator_base_url(Vendor.ADALINE, url),
-        **options,  # type: ignore[arg-type]
+        **options,
     )
+    return AdalineProvider(config, transport=transport)
 
 
 @pytest.fixture
@@ -103,7 +109,7 @@ class TestPublishedPayloads:
         assert "<string>" == run.run_id
         assert RunPhase.ACTIVE == run.phase
         assert datetime.fromtimestamp(17450965800, UTC) == run.created_at
-        expected = NaturalKey.adaline(
+        expected = adaline_vendor.key(
             prompt_id=CHECKOUT, evaluator_id="<string>", dataset_id="<string>"
         )
         assert expected == run.natural_key

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,15 +20,16 @@ from reconciler.model import (
     Address,
     Kind,
     Lifecycle,
-    NaturalKey,
     Resource,
     RunPhase,
     SourceLocation,
     Vendor,
 )
 from reconciler.providers.arize import ArizeProvider, parse_task_run
+from reconciler.providers.config import ProviderConfig
 from reconciler.providers.registry import emulator_base_url
 from reconciler.secret import Secret
+from reconciler.vendors import arize as arize_vendor
 from tests.clock import Clock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -78,12 +80,16 @@ class Counting(httpx.BaseTransport):
         return sum(1 for m, p in self.requests if m == method and p.startswith(prefix))
 
 
-def make(url: str, key: str = KEY, **options: object) -> ArizeProvider:
-    return ArizeProvider(
+def make(
+    url: str, key: str = KEY, *, transport: httpx.BaseTransport | None = None, **options: Any
+) -> ArizeProvider:
+    config = ProviderConfig(
+        vendor=Vendor.ARIZE,
         api_key=Secret(key),
         base_url=emulator_base_url(Vendor.ARIZE, url),
-        **options,  # type: ignore[arg-type]
+        **options,
     )
+    return ArizeProvider(config, transport=transport)
 
 
 @pytest.fixture
@@ -117,7 +123,7 @@ class TestPublishedPayloads:
         assert "VGFza1J1bjo5OTpxUndY" == run.run_id
         assert "VXNlcjoxOm5OYkM=" == run.created_by
         assert datetime(2026, 3, 7, 10, 30, tzinfo=UTC) == run.created_at
-        expected = NaturalKey.arize_window(
+        expected = arize_vendor.window_key(
             task_id="T25saW5lVGFzazo0NTpxUndY",
             start=datetime(2026, 3, 1, tzinfo=UTC),
             end=datetime(2026, 3, 7, tzinfo=UTC),
@@ -144,7 +150,7 @@ class TestPublishedPayloads:
         data = json.loads((FIXTURES / "arize-cancel-task-run.json").read_text())
         data.update(data_start_time=None, data_end_time=None, experiment_id="RXhw")
         run = parse_task_run(data, experiment_name="exp-1")
-        expected = NaturalKey.arize_experiment(
+        expected = arize_vendor.experiment_key(
             task_id="T25saW5lVGFzazo0NTpxUndY", experiment_name="exp-1"
         )
         assert expected == run.natural_key

@@ -21,8 +21,10 @@ from reconciler.model import (
     Resource,
     RunPhase,
     SourceLocation,
+    Vendor,
 )
 from reconciler.providers.bland import BlandProvider, parse_run
+from reconciler.providers.config import ProviderConfig
 from reconciler.secret import Secret
 from tests.clock import Clock
 
@@ -48,7 +50,11 @@ def resource(name: str = "nightly", *, adopt: bool = False, calls: int = 2) -> R
 
 @pytest.fixture
 def provider(emulator_url):
-    p = BlandProvider(api_key=Secret(KEY), base_url=emulator_url, max_retries=2)
+    p = BlandProvider(
+        ProviderConfig(
+            vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=emulator_url, max_retries=2
+        )
+    )
     yield p
     p.close()
 
@@ -103,7 +109,9 @@ class TestCreate:
     def test_a_create_whose_answer_is_lost_is_found_by_its_request_id(self, start_emulator):
         """The run was committed but its answer dropped: the provider finds it, no second POST."""
         url = start_emulator(seed=1, faults=emulator.Faults(lost_create_rate=1.0))
-        provider = BlandProvider(api_key=Secret(KEY), base_url=url, max_retries=1)
+        provider = BlandProvider(
+            ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url, max_retries=1)
+        )
         try:
             run = provider.create_run(resource(), workspace="ws", request_id="req-lost")
             assert "req-lost" == run.label(LABEL_REQUEST_ID)
@@ -114,7 +122,9 @@ class TestCreate:
     def test_a_create_that_never_happened_is_reported_as_transient(self, start_emulator):
         """Every connection dropped: nothing exists, so the error says the next apply retries."""
         url = start_emulator(seed=1, faults=emulator.Faults(drop_rate=1.0))
-        provider = BlandProvider(api_key=Secret(KEY), base_url=url, max_retries=0)
+        provider = BlandProvider(
+            ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url, max_retries=0)
+        )
         try:
             with pytest.raises(
                 TransientProviderError, match="whether the run was created is unknown"
@@ -134,7 +144,11 @@ class TestList:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         host, port = server.server_address[:2]
-        provider = BlandProvider(api_key=Secret(KEY), base_url=f"http://{host!s}:{port}")
+        provider = BlandProvider(
+            ProviderConfig(
+                vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=f"http://{host!s}:{port}"
+            )
+        )
         try:
             runs = provider.list_runs([])
         finally:
@@ -165,7 +179,11 @@ class TestList:
 
     def test_an_organisation_without_evals_aborts_the_listing_with_the_reason(self, emulator_url):
         """Every evals route 404s; the status route says why, and the error says it."""
-        provider = BlandProvider(api_key=Secret("evals-off-" + KEY), base_url=emulator_url)
+        provider = BlandProvider(
+            ProviderConfig(
+                vendor=Vendor.BLAND, api_key=Secret("evals-off-" + KEY), base_url=emulator_url
+            )
+        )
         try:
             with pytest.raises(ListingError, match="not enabled"):
                 provider.list_runs([])
@@ -174,7 +192,11 @@ class TestList:
 
     def test_a_rejected_key_aborts_the_listing_without_showing_the_key(self, emulator_url):
         """A 401 is a ListingError naming the status; the key is nowhere in it."""
-        provider = BlandProvider(api_key=Secret("Bearer " + KEY), base_url=emulator_url)
+        provider = BlandProvider(
+            ProviderConfig(
+                vendor=Vendor.BLAND, api_key=Secret("Bearer " + KEY), base_url=emulator_url
+            )
+        )
         try:
             with pytest.raises(ListingError) as caught:
                 provider.list_runs([])
@@ -186,7 +208,9 @@ class TestList:
     def test_persistent_server_errors_abort_the_listing(self, start_emulator):
         """5xx on every try: after the retries, the listing fails instead of reading empty."""
         url = start_emulator(seed=1, faults=emulator.Faults(rate_5xx=1.0))
-        provider = BlandProvider(api_key=Secret(KEY), base_url=url, max_retries=1)
+        provider = BlandProvider(
+            ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url, max_retries=1)
+        )
         provider._api.http._transport._policy = type(provider._api.http._transport._policy)(
             max_retries=1, base_delay_s=0.01
         )
@@ -214,7 +238,9 @@ class TestCancel:
 
         clock = Clock(1_800_000_000.0)
         url = start_emulator(seed=2, clock=clock)
-        provider = BlandProvider(api_key=Secret(KEY), base_url=url)
+        provider = BlandProvider(
+            ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url)
+        )
         try:
             run = provider.create_run(resource(), workspace="ws", request_id="r")
             clock.now += 24 * 3600

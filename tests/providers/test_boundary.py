@@ -14,9 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from reconciler.errors import ProviderError, TransientProviderError
+from reconciler.errors import (
+    ConflictError,
+    NotFoundError,
+    ProviderError,
+    TransientProviderError,
+)
 from reconciler.providers.http import JsonClient, SecretHeaderAuth, check_response
 from reconciler.secret import Secret
+from reconciler.vendors.registry import VENDORS
 
 KEY = "sk-boundary-canary-3141"
 
@@ -192,7 +198,26 @@ def test_an_illegal_key_is_refused_by_httpx_without_showing_it(hostile):
     assert "***" in text
 
 
-@pytest.mark.parametrize("vendor", ["bland", "adaline", "arize"])
+@pytest.mark.parametrize(
+    ("status", "conflict", "expected"),
+    [
+        (409, frozenset({409}), ConflictError),
+        (400, frozenset({400, 409}), ConflictError),
+        (400, frozenset({409}), ProviderError),
+        (404, frozenset({409}), NotFoundError),
+        (429, frozenset(range(400, 500)), TransientProviderError),
+    ],
+    ids=["409-conflict", "400-meant-as-conflict", "400-plain", "404-not-found", "429-transient"],
+)
+def test_the_error_class_is_chosen_where_the_answer_is_checked(status, conflict, expected):
+    """Callers act on the class, never on `error.status`; a vendor may mean 400 as a conflict."""
+    response = httpx.Response(status, json={"message": "no"})
+    with pytest.raises(ProviderError) as caught:
+        check_response(response, vendor="bland", operation="cancel run", conflict=conflict)
+    assert (expected, status) == (type(caught.value), caught.value.status)
+
+
+@pytest.mark.parametrize("vendor", [vendor.value for vendor in VENDORS])
 @pytest.mark.parametrize("status", [401, 403])
 def test_the_auth_hint_names_the_vendors_own_field(vendor, status):
     """Not `providers.<vendor>.api_key`: the field to edit, e.g. providers.arize.api_key."""

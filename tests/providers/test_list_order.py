@@ -26,8 +26,10 @@ from reconciler.model import (
 from reconciler.providers.adaline import AdalineProvider
 from reconciler.providers.arize import ArizeProvider
 from reconciler.providers.bland import BlandProvider
+from reconciler.providers.config import ProviderConfig
 from reconciler.providers.registry import emulator_base_url
 from reconciler.secret import Secret
+from reconciler.vendors.registry import VENDORS as REGISTERED
 
 ORDERS = ("newest", "oldest", "shuffled")
 KEY = "test-key-order-4e1a"
@@ -94,29 +96,44 @@ ARIZE = Resource.build(
 
 def bland(server: emulator.EmulatorServer, url: str, *, max_retries: int = 2) -> BlandProvider:
     server.bland.seed_runs(KEY, OLDER_RUNS, spacing_s=HOUR)
-    return BlandProvider(api_key=Secret(KEY), base_url=url, max_retries=max_retries)
+    return BlandProvider(
+        ProviderConfig(
+            vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url, max_retries=max_retries
+        )
+    )
 
 
 def adaline(server: emulator.EmulatorServer, url: str, *, max_retries: int = 2) -> AdalineProvider:
     server.adaline.seed_runs(KEY, OLDER_RUNS, prompt_id=CHECKOUT, evaluator_id=LATENCY)
     server.adaline.seed_runs(KEY, 3, prompt_id=CHECKOUT, evaluator_id=ACCURACY[0], spacing_s=HOUR)
     return AdalineProvider(
-        api_key=Secret(KEY),
-        base_url=emulator_base_url(Vendor.ADALINE, url),
-        max_retries=max_retries,
+        ProviderConfig(
+            vendor=Vendor.ADALINE,
+            api_key=Secret(KEY),
+            base_url=emulator_base_url(Vendor.ADALINE, url),
+            max_retries=max_retries,
+        )
     )
 
 
 def arize(server: emulator.EmulatorServer, url: str, *, max_retries: int = 2) -> ArizeProvider:
     server.arize.seed_runs(KEY, OLDER_RUNS, task_id=TASK, spacing_s=HOUR)
     return ArizeProvider(
-        api_key=Secret(KEY),
-        base_url=emulator_base_url(Vendor.ARIZE, url),
-        max_retries=max_retries,
+        ProviderConfig(
+            vendor=Vendor.ARIZE,
+            api_key=Secret(KEY),
+            base_url=emulator_base_url(Vendor.ARIZE, url),
+            max_retries=max_retries,
+        )
     )
 
 
-VENDORS = {"bland": (bland, BLAND), "adaline": (adaline, ADALINE), "arize": (arize, ARIZE)}
+CASES = {
+    Vendor.BLAND: (bland, BLAND),
+    Vendor.ADALINE: (adaline, ADALINE),
+    Vendor.ARIZE: (arize, ARIZE),
+}
+VENDORS = {vendor.value: CASES[vendor] for vendor in REGISTERED}  # every registered vendor
 
 
 @pytest.mark.parametrize("order", ORDERS)

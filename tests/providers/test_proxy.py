@@ -8,7 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from reconciler.model import Vendor
 from reconciler.providers.bland import BlandProvider
+from reconciler.providers.config import ProviderConfig
 from reconciler.providers.http import proxy_for
 from reconciler.secret import Secret
 
@@ -49,7 +51,9 @@ def test_listing_goes_through_the_proxy_the_environment_names(
     """HTTP_PROXY is honoured although reconciler brings its own transport."""
     proxy_url, seen = forwarding_proxy
     monkeypatch.setenv("HTTP_PROXY", proxy_url)
-    provider = BlandProvider(api_key=Secret("proxy-test-key"), base_url=emulator_url)
+    provider = BlandProvider(
+        ProviderConfig(vendor=Vendor.BLAND, api_key=Secret("proxy-test-key"), base_url=emulator_url)
+    )
     try:
         assert [] == provider.list_runs([])
     finally:

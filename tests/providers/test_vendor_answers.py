@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ListingError, ProviderError
-from reconciler.model import Address, Kind, Lifecycle, Resource, SourceLocation
+from reconciler.model import Address, Kind, Lifecycle, Resource, SourceLocation, Vendor
 from reconciler.providers.adaline import AdalineProvider
 from reconciler.providers.arize import ArizeProvider
 from reconciler.providers.bland import BlandProvider
+from reconciler.providers.config import ProviderConfig
 from reconciler.providers.paging import MAX_EMPTY_PAGES
 from reconciler.secret import Secret
+from reconciler.vendors.registry import VENDORS as REGISTERED
 from tests.providers.hostile import hostile_vendor
 
 KEY = "test-key-hostile-91b3"
@@ -68,7 +70,9 @@ BLAND = VendorCase(
         "metadata": {},
     },
     create_answer=lambda data: {"data": data, "errors": None},
-    build=lambda url: BlandProvider(api_key=Secret(KEY), base_url=url, max_retries=0),
+    build=lambda url: BlandProvider(
+        ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url, max_retries=0)
+    ),
     resource=Resource.build(
         address=Address(Kind.BLAND_EVAL_RUN, "nightly"),
         spec={
@@ -97,7 +101,11 @@ ADALINE = VendorCase(
         "timeline": {"submittedAt": 1_795_000_000_000},
     },
     create_answer=lambda data: data,
-    build=lambda url: AdalineProvider(api_key=Secret(KEY), base_url=url + "/v2", max_retries=0),
+    build=lambda url: AdalineProvider(
+        ProviderConfig(
+            vendor=Vendor.ADALINE, api_key=Secret(KEY), base_url=url + "/v2", max_retries=0
+        )
+    ),
     resource=Resource.build(
         address=Address(Kind.ADALINE_EVALUATION, "accuracy"),
         spec={"promptId": PROMPT, "evaluatorId": EVALUATOR, "datasetId": DATASET},
@@ -125,7 +133,9 @@ ARIZE = VendorCase(
     },
     create_answer=lambda data: data,
     build=lambda url: ArizeProvider(
-        api_key=Secret(KEY), base_url=url, max_retries=0, task_ids=(TASK,)
+        ProviderConfig(
+            vendor=Vendor.ARIZE, api_key=Secret(KEY), base_url=url, max_retries=0, task_ids=(TASK,)
+        )
     ),
     resource=Resource.build(
         address=Address(Kind.ARIZE_TASK_RUN, "week"),
@@ -136,7 +146,8 @@ ARIZE = VendorCase(
     list_prefix=f"arize: list runs of task {TASK} failed",
     create_prefix="arize: trigger failed",
 )
-VENDORS = [BLAND, ADALINE, ARIZE]
+CASES = {Vendor.BLAND: BLAND, Vendor.ADALINE: ADALINE, Vendor.ARIZE: ARIZE}
+VENDORS = [CASES[vendor] for vendor in REGISTERED]  # a registered vendor without a case fails
 IDS = [v.name for v in VENDORS]
 
 
