@@ -11,14 +11,14 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from reconciler.emulator.base import Setting, VendorApi
+from reconciler.emulator.base import Setting, Vendor, VendorApi
 from reconciler.emulator.http import ApiError, Request, Response
 from reconciler.emulator.order import check_order
 from reconciler.emulator.registry import VENDORS
@@ -89,6 +89,7 @@ class EmulatorServer(ThreadingHTTPServer):
         faults: Faults | None = None,
         list_order: str = "newest",
         omit_dataset_id: bool = False,
+        vendors: Mapping[str, Vendor] = VENDORS,
     ) -> None:
         check_order(list_order)  # before the socket is bound
         super().__init__(address, _Handler)
@@ -117,10 +118,10 @@ class EmulatorServer(ThreadingHTTPServer):
         # One API per registered vendor, and one route table built from their routes; the
         # first vendor whose mounts own a path answers it.
         self.apis: dict[str, VendorApi] = {
-            name: vendor.build(setting) for name, vendor in VENDORS.items()
+            name: vendor.build(setting) for name, vendor in vendors.items()
         }
         self.routes = RouteTable.build(
-            (name, vendor.mounts, self.apis[name].routes()) for name, vendor in VENDORS.items()
+            (name, vendor.mounts, self.apis[name].routes()) for name, vendor in vendors.items()
         )
 
     def __getattr__(self, name: str) -> Any:
@@ -281,12 +282,13 @@ def make_server(
     faults: Faults | None = None,
     list_order: str = "newest",
     omit_dataset_id: bool = False,
+    vendors: Mapping[str, Vendor] = VENDORS,
 ) -> EmulatorServer:
     """Bind an emulator to `host:port` (0 picks a free port); call serve_forever() to run it.
 
     `list_order` ("newest", "oldest", "shuffled") is the order of the run lists (no vendor
     documents one); `omit_dataset_id` leaves `datasetId` out of Adaline evaluations (§2: it
-    may be absent).
+    may be absent). `vendors` are the APIs served (the registry's, unless a test adds one).
     """
     return EmulatorServer(
         (host, port),
@@ -297,6 +299,7 @@ def make_server(
         faults=faults,
         list_order=list_order,
         omit_dataset_id=omit_dataset_id,
+        vendors=vendors,
     )
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from reconciler.emulator.base import Vendor
+from reconciler.emulator.registry import VENDORS
 from reconciler.emulator.server import EmulatorServer, Faults, make_server
 
 
@@ -28,6 +30,7 @@ def serve_in_thread(
     faults: Faults | None = None,
     list_order: str = "newest",
     omit_dataset_id: bool = False,
+    vendors: Mapping[str, Vendor] = VENDORS,
 ) -> Iterator[str]:
     """Serve `server` (or a new one on 127.0.0.1, port 0, with the options) and yield its URL.
 
@@ -45,6 +48,7 @@ def serve_in_thread(
             faults=faults,
             list_order=list_order,
             omit_dataset_id=omit_dataset_id,
+            vendors=vendors,
         )
     thread = threading.Thread(
         target=server.serve_forever,

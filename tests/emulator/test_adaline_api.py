@@ -592,6 +592,30 @@ class TestPagination:
         walked = walk(http, runs_path(), "evaluations", limit=7, sort="createdAt:asc")
         assert made == [r["runId"] for r in walked]
 
+    @pytest.mark.parametrize(
+        ("sort", "newest_first"), [("createdAt:desc", True), ("createdAt:asc", False)]
+    )
+    def test_runs_submitted_in_the_same_millisecond_page_by_id(self, sort, newest_first):
+        """30 runs with one submittedAt, 7 a page: each once, ties ordered by id (§10.18)."""
+        server = emulator.make_server("127.0.0.1", 0, seed=7)
+        made = server.adaline.seed_runs(KEY, 30, spacing_s=0)
+        with emulator.serve_in_thread(server) as url, client(url) as http:
+            walked = walk(http, runs_path(), "evaluations", limit=7, sort=sort)
+        assert sorted(made, reverse=newest_first) == [r["runId"] for r in walked]
+
+    def test_a_walk_within_filters_keeps_to_them(self, timed, clock):
+        """Paging with an evaluator and a createdAfter bound gives exactly the runs inside."""
+        ids = []
+        for n in range(12):
+            ids.append(create(timed, evaluatorId=ACCURACY if n % 3 else LATENCY)["runId"])
+            clock.advance(1)
+        after = int((START + 4) * 1000)
+        walked = walk(
+            timed, runs_path(), "evaluations", limit=2, evaluatorId=ACCURACY, createdAfter=after
+        )
+        expected = [i for n, i in enumerate(ids) if n % 3 and n >= 4][::-1]
+        assert expected == [r["runId"] for r in walked]
+
     def test_the_default_limit_is_50(self, seeded):
         """Without limit a page holds 50 runs and points to the next."""
         http, _ = seeded
