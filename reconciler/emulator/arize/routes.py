@@ -12,7 +12,6 @@ client recognises its own runs (arize.md §8).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,6 @@ from reconciler.emulator.arize.catalogue import (
     CATALOGUE_TAG,
     CATALOGUE_USER_ID,
     DATASETS,
-    EXPERIMENTS,
     PROJECTS,
     SPACES,
     TASKS,
@@ -31,6 +29,7 @@ from reconciler.emulator.arize.catalogue import (
     global_id,
     user_id_of,
 )
+from reconciler.emulator.arize.experiments import Experiments
 from reconciler.emulator.arize.lifecycle import ACTIVE, STATUSES, TERMINAL, Lifecycle
 from reconciler.emulator.arize.paging import (
     decode_cursor,
@@ -65,6 +64,9 @@ class ArizeApi:
         self._tasks: dict[str, Task] = dict(TASKS)  # the catalogue, plus add_tasks() copies
         self._store = ArizeStore(setting.db, setting.lock)
         self._lifecycle = Lifecycle(seed=setting.seed, time_scale=setting.time_scale)
+        self._experiments = Experiments(
+            self._store, self._lifecycle, seed=setting.seed, clock=setting.clock, tasks=self._tasks
+        )
         self._triggers = Triggers(
             self._store, seed=setting.seed, clock=setting.clock, tasks=self._tasks
         )
@@ -85,8 +87,10 @@ class ArizeApi:
             ),
             Route(method="GET", path="/v2/task-runs/{run_id}", handler=self._get_run),
             Route(method="POST", path="/v2/task-runs/{run_id}/cancel", handler=self._cancel),
-            Route(method="GET", path="/v2/experiments", handler=self._list_experiments),
-            Route(method="GET", path="/v2/experiments/{experiment_id}", handler=self._experiment),
+            Route(method="GET", path="/v2/experiments", handler=self._experiments.listing),
+            Route(
+                method="GET", path="/v2/experiments/{experiment_id}", handler=self._experiments.one
+            ),
         )
 
     def fault(self, status: int, request: Request) -> Response:
@@ -217,10 +221,6 @@ class ArizeApi:
 
     # --- runs --------------------------------------------------------------------------
 
-    def _experiment_id(self, seq: int) -> str:
-        tag = hashlib.sha256(f"arize-experiment:{self._seed}:{seq}".encode()).hexdigest()[:4]
-        return global_id("Experiment", 1000 + seq, tag)
-
     def _row(self, run_id: str) -> sqlite3.Row:
         check_id(run_id, "TaskRun", "task run")
         row = self._store.row(run_id)
@@ -242,7 +242,9 @@ class ArizeApi:
         run: dict[str, Any] = {"id": row["id"], "task_id": row["task_id"]}
         if view["experiment"]:
             provisioned = view["started"] is not None
-            run["experiment_id"] = self._experiment_id(row["seq"]) if provisioned else None
+            run["experiment_id"] = (
+                self._experiments.experiment_id(row["seq"]) if provisioned else None
+            )
         run |= {
             "status": self._enum(view["status"]),
             "run_started_at": instant(view["started"]) if view["started"] is not None else None,
@@ -336,87 +338,6 @@ class ArizeApi:
             row = self._store.row_locked(run_id)
             assert row is not None
         return Response(200, self._render(row, now))
-
-    # --- experiments -------------------------------------------------------------------
-
-    def _experiments(self) -> list[dict[str, Any]]:
-        """Every experiment that exists now: the seeded ones and those runs provisioned."""
-        found = [
-            {
-                "id": e.id,
-                "name": e.name,
-                "space_id": e.space_id,
-                "dataset_id": e.dataset_id,
-                "dataset_version_id": e.dataset_version_id,
-                "created": e.created,
-            }
-            for e in EXPERIMENTS.values()
-        ]
-        now = self._clock()
-        for row in self._store.experiment_runs():
-            if row["task_id"] not in self._tasks:
-                continue
-            started = self._lifecycle.view(row, now)["started"]
-            if started is None:
-                continue
-            dataset = DATASETS[row["dataset_id"]]
-            found.append(
-                {
-                    "id": self._experiment_id(row["seq"]),
-                    "name": row["experiment_name"],
-                    "space_id": dataset.space_id,
-                    "dataset_id": dataset.id,
-                    "dataset_version_id": json.loads(row["request"])["dataset_version_id"],
-                    "created": started,
-                }
-            )
-        return found
-
-    @staticmethod
-    def _render_experiment(found: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "id": found["id"],
-            "name": found["name"],
-            "space_id": found["space_id"],
-            "dataset_id": found["dataset_id"],
-            "dataset_version_id": found["dataset_version_id"],
-            "created_at": instant(found["created"]),
-            "updated_at": instant(found["created"]),
-            "experiment_traces_project_id": None,
-            "integration_id": None,
-        }
-
-    def _experiment(self, call: Call) -> Response:
-        experiment_id = call.params["experiment_id"]
-        check_id(experiment_id, "Experiment", "experiment")
-        for found in self._experiments():
-            if found["id"] == experiment_id:
-                return Response(200, self._render_experiment(found))
-        raise not_found("experiment", experiment_id)
-
-    def _list_experiments(self, call: Call) -> Response:
-        query = call.request.query
-        dataset_id = query.get("dataset_id")
-        if dataset_id is not None:
-            check_id(dataset_id, "Dataset", "dataset")
-            if dataset_id not in DATASETS:
-                raise not_found("dataset", dataset_id)
-        space_id = query.get("space_id")
-        if space_id is not None:
-            check_id(space_id, "Space", "space")
-            if space_id not in SPACES:
-                raise not_found("space", space_id)
-        name = substring_filter(query, "name")
-        limit_of(query)
-        items = [
-            (found["created"], found["id"], self._render_experiment(found))
-            for found in self._experiments()
-            if (dataset_id is None or found["dataset_id"] == dataset_id)
-            and (space_id is None or found["space_id"] == space_id)
-            and (name is None or name in found["name"].lower())
-        ]
-        scope = "experiments:" + json.dumps([dataset_id, space_id, name])
-        return page_of(items, query, scope, "experiments")
 
     # --- seeding (tests and benchmarks) ------------------------------------------------
 
