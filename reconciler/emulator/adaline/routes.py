@@ -15,23 +15,25 @@ from typing import Any
 from reconciler.emulator.adaline.catalogue import (
     DATASETS_BY_ID,
     EVALUATORS_BY_ID,
-    PROJECT_ID,
     PROMPTS_BY_ID,
-    Evaluator,
-    Prompt,
-    dataset_json,
-    evaluator_json,
     row_id,
     row_values,
 )
 from reconciler.emulator.adaline.envelope import check_id, error, id_issue, invalid, not_found
 from reconciler.emulator.adaline.lifecycle import Schedule, Slot, ms
+from reconciler.emulator.adaline.lookups import (
+    find_evaluator,
+    find_prompt,
+    get_dataset,
+    get_evaluator,
+    list_datasets,
+    list_evaluators,
+)
 from reconciler.emulator.adaline.paging import (
     RESULT_SORTS,
     SORTS,
     Pager,
     created_range,
-    in_range,
 )
 from reconciler.emulator.adaline.store import AdalineStore, NewRun
 from reconciler.emulator.base import Setting
@@ -73,13 +75,13 @@ class AdalineApi:
     def routes(self) -> Sequence[Route]:
         """Return Adaline's routes (adaline.md §3)."""
         return (
-            Route(method="GET", path=DATASETS, handler=self._datasets),
-            Route(method="GET", path=DATASETS + "/{datasetId}", handler=self._get_dataset),
-            Route(method="GET", path=PROMPTS + "/{promptId}/evaluators", handler=self._evaluators),
+            Route(method="GET", path=DATASETS, handler=list_datasets),
+            Route(method="GET", path=DATASETS + "/{datasetId}", handler=get_dataset),
+            Route(method="GET", path=PROMPTS + "/{promptId}/evaluators", handler=list_evaluators),
             Route(
                 method="GET",
                 path=PROMPTS + "/{promptId}/evaluators/{evaluatorId}",
-                handler=self._get_evaluator,
+                handler=get_evaluator,
             ),
             Route(method="POST", path=EVALUATIONS, handler=self._create, creates=True),
             Route(method="GET", path=EVALUATIONS, handler=self._list),
@@ -118,67 +120,6 @@ class AdalineApi:
             raise error(404, "RESOURCE_NOT_FOUND", f"No route {request.method} {request.path}")
         return match.call(request, workspace_of(token.strip()))
 
-    # --- catalogue look-ups (§3.6) -----------------------------------------------------
-
-    @staticmethod
-    def _prompt(prompt_id: str, **other_ids: str) -> Prompt:
-        """Validate the path ids (400) first, then find the prompt (404, §10.5)."""
-        check_id("promptId", prompt_id)
-        for field, value in other_ids.items():
-            check_id(field, value)
-        prompt = PROMPTS_BY_ID.get(prompt_id)
-        if prompt is None:
-            raise not_found("Prompt")
-        return prompt
-
-    @staticmethod
-    def _evaluator(prompt: Prompt, evaluator_id: str) -> Evaluator:
-        evaluator = EVALUATORS_BY_ID.get(evaluator_id)
-        if evaluator is None or evaluator.prompt_id != prompt.id:
-            raise not_found("Evaluator")
-        return evaluator
-
-    def _get_dataset(self, call: Call) -> Response:
-        dataset = DATASETS_BY_ID.get(check_id("datasetId", call.params["datasetId"]))
-        if dataset is None:
-            raise not_found("Dataset")
-        return Response(200, dataset_json(dataset, True))
-
-    def _get_evaluator(self, call: Call) -> Response:
-        evaluator_id = call.params["evaluatorId"]
-        prompt = self._prompt(call.params["promptId"], evaluatorId=evaluator_id)
-        return Response(200, evaluator_json(self._evaluator(prompt, evaluator_id), True))
-
-    def _evaluators(self, call: Call) -> Response:
-        prompt, query = self._prompt(call.params["promptId"]), call.request.query
-        after, before = created_range(query)
-        pager = Pager(query, ("evaluators", prompt.id, after, before), SORTS)
-        items = [
-            evaluator_json(e, False)
-            for e in EVALUATORS_BY_ID.values()
-            if e.prompt_id == prompt.id and in_range(e.created_at, after, before)
-        ]
-        page, pagination = pager.page(items, lambda i: (i["createdAt"], i["id"]))
-        return Response(200, {"evaluators": page, "pagination": pagination})
-
-    def _datasets(self, call: Call) -> Response:
-        query = call.request.query
-        project = query.get("projectId")
-        if project is None:
-            raise invalid("projectId", "is required")
-        check_id("projectId", project)
-        after, before = created_range(query)
-        pager = Pager(query, ("datasets", project, after, before), SORTS)
-        if project != PROJECT_ID:
-            raise not_found("Project")
-        items = [
-            dataset_json(d, False)
-            for d in DATASETS_BY_ID.values()
-            if d.project_id == project and in_range(d.created_at, after, before)
-        ]
-        page, pagination = pager.page(items, lambda i: (i["createdAt"], i["id"]))
-        return Response(200, {"datasets": page, "pagination": pagination})
-
     # --- create ----------------------------------------------------------------------
 
     def _create(self, call: Call) -> Response:
@@ -203,11 +144,11 @@ class AdalineApi:
         if details:
             message = "; ".join(f"{d['field']}: {d['issue']}" for d in details)
             raise error(400, "VALIDATION_ERROR", message, details)
-        prompt = self._prompt(prompt_id)
+        prompt = find_prompt(prompt_id)
         evaluator_id: str | None = body.get("evaluatorId")
         dataset_id: str | None = body.get("datasetId")
         if evaluator_id is not None:
-            evaluator = self._evaluator(prompt, evaluator_id)
+            evaluator = find_evaluator(prompt, evaluator_id)
             if evaluator.status != "active":
                 raise invalid("evaluatorId", f"evaluator is {evaluator.status}")
             evaluators = [evaluator]
@@ -252,7 +193,7 @@ class AdalineApi:
 
     def _get(self, call: Call) -> Response:
         prompt_id, run_id = call.params["promptId"], call.params["evaluationId"]
-        self._prompt(prompt_id, evaluationId=run_id)
+        find_prompt(prompt_id, evaluationId=run_id)
         return Response(200, self._evaluation(call.caller, prompt_id, run_id))
 
     def _render(self, row: sqlite3.Row, slot: Slot, now: float) -> dict[str, Any]:
@@ -310,9 +251,9 @@ class AdalineApi:
         after, before = created_range(query)
         scope = ("evaluations", workspace, prompt_id, status, evaluator_id, dataset_id)
         pager = Pager(query, (*scope, after, before), SORTS)
-        prompt = self._prompt(prompt_id)
+        prompt = find_prompt(prompt_id)
         if evaluator_id is not None:
-            self._evaluator(prompt, evaluator_id)
+            find_evaluator(prompt, evaluator_id)
         if dataset_id is not None and dataset_id not in DATASETS_BY_ID:
             raise not_found("Dataset")
         where = ["workspace = ?", "prompt_id = ?"]
@@ -356,7 +297,7 @@ class AdalineApi:
     def _cancel(self, call: Call) -> Response:
         workspace, prompt_id = call.caller, call.params["promptId"]
         run_id = call.params["evaluationId"]
-        self._prompt(prompt_id, evaluationId=run_id)
+        find_prompt(prompt_id, evaluationId=run_id)
         self._row(workspace, prompt_id, run_id)
         now = self._clock()
         status = self._schedule.slots(workspace)[run_id].status(now)
@@ -374,7 +315,7 @@ class AdalineApi:
     def _results(self, call: Call) -> Response:
         workspace, prompt_id = call.caller, call.params["promptId"]
         run_id, query = call.params["evaluationId"], call.request.query
-        self._prompt(prompt_id, evaluationId=run_id)
+        find_prompt(prompt_id, evaluationId=run_id)
         grade = query.get("grade")
         if grade is not None and grade not in GRADES:
             raise invalid("grade", f"must be one of {', '.join(GRADES)}")
