@@ -1222,6 +1222,20 @@ class TestPersistenceAndFaults:
         with client(start_emulator(seed=7, state_path=state)) as second:
             assert run["runId"] == get(second, run["runId"])["runId"]
 
+    def test_two_live_emulators_on_one_state_file_see_each_others_runs(
+        self, start_emulator, tmp_path: Path
+    ):
+        """A run one emulator makes is listed and read by the other, after it already listed."""
+        state = tmp_path / "state.sqlite3"
+        first_url = start_emulator(seed=7, state_path=state)
+        second_url = start_emulator(seed=7, state_path=state)
+        with client(first_url) as first, client(second_url) as second:
+            mine = create(first)
+            assert [mine["runId"]] == ids_of(listing(second))
+            theirs = create(second, evaluatorId=LATENCY)
+            assert [theirs["runId"], mine["runId"]] == ids_of(listing(first))
+            assert "queued" == get(first, theirs["runId"])["status"]
+
     def test_a_lost_create_still_makes_the_run(self, start_emulator):
         """With lost_create_rate 1 the create is committed but the answer never comes."""
         url = start_emulator(seed=7, faults=emulator.Faults(lost_create_rate=1.0))

@@ -288,10 +288,8 @@ class AdalineApi:
         if self.list_order != "newest":  # the vendor ignores `sort` (docs/emulator.md)
             pager.descending = False
         page, pagination = pager.page(keys, place)
-        items = [
-            self._render(self._row(workspace, prompt_id, k["id"]), schedule[k["id"]], now)
-            for k in page
-        ]
+        by_id = {r["id"]: r for r in rows}
+        items = [self._render(by_id[k["id"]], schedule[k["id"]], now) for k in page]
         return Response(200, {"evaluations": items, "pagination": pagination})
 
     def _cancel(self, call: Call) -> Response:
@@ -305,7 +303,7 @@ class AdalineApi:
             return Response(200, self._evaluation(workspace, prompt_id, run_id))
         if status not in CANCELLABLE:  # terminal (§10.8)
             raise invalid("status", f"evaluation is not cancellable in status {status}")
-        self._store.cancel(run_id, now)
+        self._store.cancel(workspace, run_id, now)
         run = self._evaluation(workspace, prompt_id, run_id)
         if run["status"] == "cancelled":  # nothing was in flight: it went at once (§10.10)
             run["status"] = "cancelling"  # ... but the cancel itself answers `cancelling`

@@ -35,6 +35,10 @@ class AdalineStore:
     def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
         self._db = db
         self._lock = lock
+        # Writes through this store, per workspace: with SQLite's data_version (which moves
+        # when another connection to a shared state file commits) they tell the schedule
+        # cache it is stale without counting the workspace's runs on every request.
+        self._writes: dict[str, int] = {}
         with lock:
             db.executescript(SCHEMA)
 
@@ -42,12 +46,15 @@ class AdalineStore:
         """Insert the runs `make(last_seq)` returns, numbered after the last run stored."""
         with self._lock:
             (seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM adaline_runs").fetchone()
+            rows = make(int(seq))
             self._db.executemany(
                 "INSERT INTO adaline_runs (workspace, id, prompt_id, evaluator_id, dataset_id,"
                 " total_rows, submitted, submitted_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*row, math.floor(row[6] * 1000)) for row in make(int(seq))],
+                [(*row, math.floor(row[6] * 1000)) for row in rows],
             )
             self._db.commit()
+            for workspace in {row[0] for row in rows}:
+                self._writes[workspace] = self._writes.get(workspace, 0) + 1
 
     def row(self, workspace: str, prompt_id: str, run_id: str) -> sqlite3.Row | None:
         """Return one run of a workspace under a prompt, or None."""
@@ -58,14 +65,15 @@ class AdalineStore:
             ).fetchone()
         return found
 
-    def cancel(self, run_id: str, when: float) -> None:
-        """Stamp a run cancelled at `when`, unless it already is."""
+    def cancel(self, workspace: str, run_id: str, when: float) -> None:
+        """Stamp a run of `workspace` cancelled at `when`, unless it already is."""
         with self._lock:
             self._db.execute(
                 "UPDATE adaline_runs SET cancelled = ? WHERE id = ? AND cancelled IS NULL",
                 (when, run_id),
             )
             self._db.commit()
+            self._writes[workspace] = self._writes.get(workspace, 0) + 1
 
     def schedule_rows(
         self, workspace: str, *, unless: tuple[Any, ...] | None
@@ -75,13 +83,8 @@ class AdalineStore:
         The runs are None when the version equals `unless` (the caller's cache is current).
         """
         with self._lock:
-            version = tuple(
-                self._db.execute(
-                    "SELECT COUNT(*), MAX(seq), COUNT(cancelled), SUM(cancelled)"
-                    " FROM adaline_runs WHERE workspace = ?",
-                    (workspace,),
-                ).fetchone()
-            )
+            (changed,) = self._db.execute("PRAGMA data_version").fetchone()
+            version = (changed, self._writes.get(workspace, 0))
             if version == unless:
                 return version, None
             rows = self._db.execute(
@@ -92,11 +95,9 @@ class AdalineStore:
         return version, rows
 
     def keys(self, where: str, params: Sequence[object]) -> list[sqlite3.Row]:
-        """Return (id, submitted_ms) of every run matching `where`, in no order."""
+        """Return every run matching `where`, in no order."""
         with self._lock:
-            return self._db.execute(
-                f"SELECT id, submitted_ms FROM adaline_runs WHERE {where}", params
-            ).fetchall()
+            return self._db.execute(f"SELECT * FROM adaline_runs WHERE {where}", params).fetchall()
 
     def keyset(
         self,
@@ -119,8 +120,7 @@ class AdalineStore:
             args += [anchor[0], anchor[1]]
         with self._lock:
             rows = self._db.execute(
-                f"SELECT id, submitted_ms FROM adaline_runs WHERE {sql}"
-                f" ORDER BY submitted_ms {order}, id {order}",
+                f"SELECT * FROM adaline_runs WHERE {sql} ORDER BY submitted_ms {order}, id {order}",
                 args,
             )
             return rows.fetchmany(take) if take is not None else rows.fetchall()
