@@ -31,11 +31,13 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler import emulator
 from reconciler.emulator.http import Request, Response
+from reconciler.emulator.routing import Match
 
 KEY = "bench-bland"
 AGENT = "11111111-aaaa-4bbb-8ccc-000000000001"
@@ -49,28 +51,24 @@ class Emulator:
     """An emulator serving in a thread, with counters the server itself does not keep."""
 
     server: emulator.EmulatorServer
-    thread: threading.Thread
+    serving: ExitStack
+    url: str = ""
     counts: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def reset(self) -> None:
         self.server.requests.clear()
         self.counts.clear()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.serving.close()
 
 
 def start_emulator(faults: emulator.Faults) -> Emulator:
     """Start an emulator; count 429s of its rate limit and the Bland requests it handles."""
     server = emulator.make_server("127.0.0.1", 0, seed=1, faults=faults)
-    emu = Emulator(server, threading.Thread(target=server.serve_forever, args=(0.05,)))
-    wait_for, handle = server.wait_for, server.bland.handle
+    emu = Emulator(server, ExitStack())
+    bland = server.apis["bland"]
+    wait_for, answer = server.wait_for, bland.answer
 
     def counting_wait_for(key: str) -> float:
         wait = wait_for(key)
@@ -78,16 +76,17 @@ def start_emulator(faults: emulator.Faults) -> Emulator:
             emu.counts["429"] += 1
         return wait
 
-    def counting_handle(request: Request) -> Response:
-        kind = "create" if server.bland.is_create(request) else f"{request.method} other"
+    def counting_answer(request: Request, match: Match) -> Response:
+        creates = match.route is not None and match.route.creates
+        kind = "create" if creates else f"{request.method} other"
         if request.method == "GET" and request.path.endswith("/runs"):
             kind = "list page"
         emu.counts[kind] += 1
-        return handle(request)
+        return answer(request, match)
 
     server.wait_for = counting_wait_for  # type: ignore[method-assign]
-    server.bland.handle = counting_handle  # type: ignore[method-assign]
-    emu.thread.start()
+    bland.answer = counting_answer  # type: ignore[method-assign]
+    emu.url = emu.serving.enter_context(emulator.serve_in_thread(server, poll_interval=0.05))
     return emu
 
 

@@ -21,8 +21,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from reconciler import emulator
@@ -94,9 +94,8 @@ def main() -> None:
     for task in tasks:
         server.arize.seed_runs(KEYS["ARIZE_API_KEY"], args.runs // args.tasks, task_id=task)
     print(f"seeded {3 * args.runs} runs in {time.perf_counter() - started:.1f} s")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    serving = ExitStack()
+    url = serving.enter_context(emulator.serve_in_thread(server, poll_interval=0.05))
     walls: list[float] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -117,9 +116,7 @@ def main() -> None:
                 if result.returncode != 0:
                     sys.exit(f"plan failed ({result.returncode}):\n{result.stderr}")
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        serving.close()
     expected = {
         "BlandApi": math.ceil(args.runs / 100),
         "AdalineApi": len(PROMPTS) * math.ceil(per_prompt / 200),

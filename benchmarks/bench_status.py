@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
+from contextlib import ExitStack
 
 from reconciler import emulator
 from reconciler.emulator.arize import CATALOGUE_TAG, global_id
@@ -80,9 +80,8 @@ def main() -> None:
     tasks = [global_id("OnlineTask", 1, CATALOGUE_TAG), *server.arize.add_tasks(9)]
     for task in tasks:
         server.arize.seed_runs(KEY, 30, task_id=task)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    serving = ExitStack()
+    url = serving.enter_context(emulator.serve_in_thread(server, poll_interval=0.05))
     providers = {
         v: make_provider(
             ProviderConfig(vendor=v, base_url=emulator_base_url(v, url), api_key=Secret(KEY))
@@ -127,9 +126,7 @@ def main() -> None:
     finally:
         for provider in providers.values():
             provider.close()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        serving.close()
     expected = {
         "BlandApi": math.ceil(400 / 100),
         "AdalineApi": 2,  # one filtered page of 150 per prompt (limit 200)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import threading
 import time
+from contextlib import ExitStack
 
 import httpx
 
@@ -53,22 +53,14 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0, help="of the own emulator")
     args = parser.parse_args()
 
-    server = None
-    base_url = args.base_url
-    if base_url is None:
-        from reconciler import emulator
+    with ExitStack() as serving:
+        base_url = args.base_url
+        if base_url is None:
+            from reconciler import emulator
 
-        server = emulator.make_server(
-            "127.0.0.1", 0, seed=1, faults=emulator.Faults(latency_ms=args.latency_ms)
-        )
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+            faults = emulator.Faults(latency_ms=args.latency_ms)
+            base_url = serving.enter_context(emulator.serve_in_thread(seed=1, faults=faults))
         seconds = run(base_url, args.key, args.n)
-    finally:
-        if server is not None:
-            server.shutdown()
-            server.server_close()
     print(f"naive sequential apply: {args.n} creates in {seconds:.2f} s")
     print(json.dumps({"bench": "naive_apply", "creates": args.n, "seconds": round(seconds, 3)}))
 

@@ -285,25 +285,11 @@ def _embedded_emulator(root: Path, environ: Mapping[str, str]) -> Iterator[str]:
         time_scale = float(environ.get("RECONCILER_EMULATOR_TIME_SCALE", EMBEDDED_TIME_SCALE))
     except ValueError as exc:
         raise ConfigError("RECONCILER_EMULATOR_TIME_SCALE must be a number, e.g. 60") from exc
-    server = emulator.make_server(
-        "127.0.0.1",
-        0,
-        seed=EMBEDDED_SEED,
-        time_scale=time_scale,
-        state_path=state_path,
-    )
     # A short poll interval: shutdown() waits up to one interval, and every command pays it.
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator", daemon=True
-    )
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield f"http://{host!s}:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with emulator.serve_in_thread(
+        seed=EMBEDDED_SEED, time_scale=time_scale, state_path=state_path, poll_interval=0.05
+    ) as url:
+        yield url
 
 
 def serve_emulator(

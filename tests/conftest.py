@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 from hypothesis import settings
@@ -36,27 +36,12 @@ EmulatorFactory = Callable[..., str]
 @pytest.fixture
 def start_emulator() -> Iterator[EmulatorFactory]:
     """Start emulators on port 0 with the given options; return their base URLs."""
-    servers: list[emulator.EmulatorServer] = []
-    threads: list[threading.Thread] = []
+    with ExitStack() as stack:
 
-    def start(**options: object) -> str:
-        server = emulator.make_server("127.0.0.1", 0, **options)  # type: ignore[arg-type]
-        # shutdown() waits up to one poll interval: keep it short so tests stay fast.
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        thread.start()
-        servers.append(server)
-        threads.append(thread)
-        host, port = server.server_address[:2]
-        return f"http://{host}:{port}"
+        def start(**options: object) -> str:
+            return stack.enter_context(emulator.serve_in_thread(**options))  # type: ignore[arg-type]
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-    for thread in threads:
-        thread.join(timeout=5)
+        yield start
 
 
 @pytest.fixture

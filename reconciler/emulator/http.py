@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +51,3 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(status)
         self.response = Response(status, body, dict(headers or {}), content_type)
-
-
-class VendorApi(Protocol):
-    """One vendor's API inside the emulator: the server routes by path and applies faults."""
-
-    def handles(self, path: str) -> bool:
-        """Say whether `path` (no query) belongs to this API."""
-        ...
-
-    def is_create(self, request: Request) -> bool:
-        """Say whether `request` creates a run (the target of the lost-create fault)."""
-        ...
-
-    def handle(self, request: Request) -> Response:
-        """Answer one request, or raise ApiError with the vendor's error body."""
-        ...
-
-    def fault(self, status: int, request: Request) -> Response:
-        """Return the vendor's own error answer for an injected 429 or 5xx."""
-        ...

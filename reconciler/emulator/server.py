@@ -11,17 +11,18 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from reconciler.emulator.adaline import AdalineApi
-from reconciler.emulator.arize import ArizeApi
-from reconciler.emulator.bland import BlandApi
-from reconciler.emulator.http import ApiError, Request, Response, VendorApi
+from reconciler.emulator.base import Setting, Vendor, VendorApi
+from reconciler.emulator.http import ApiError, Request, Response
 from reconciler.emulator.order import check_order
+from reconciler.emulator.registry import VENDORS
+from reconciler.emulator.routing import RouteTable
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
@@ -88,6 +89,7 @@ class EmulatorServer(ThreadingHTTPServer):
         faults: Faults | None = None,
         list_order: str = "newest",
         omit_dataset_id: bool = False,
+        vendors: Mapping[str, Vendor] = VENDORS,
     ) -> None:
         check_order(list_order)  # before the socket is bound
         super().__init__(address, _Handler)
@@ -104,34 +106,30 @@ class EmulatorServer(ThreadingHTTPServer):
         self._db.row_factory = sqlite3.Row
         if state_path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
-        self.bland = BlandApi(
-            self._db,
-            self._lock,
-            seed=seed,
-            time_scale=time_scale,
-            clock=clock,
-            list_order=list_order,
-        )
-        self.adaline = AdalineApi(
-            self._db,
-            self._lock,
+        setting = Setting(
+            db=self._db,
+            lock=self._lock,
             seed=seed,
             time_scale=time_scale,
             clock=clock,
             list_order=list_order,
             omit_dataset_id=omit_dataset_id,
         )
-        self.arize = ArizeApi(
-            self._db,
-            self._lock,
-            seed=seed,
-            time_scale=time_scale,
-            clock=clock,
-            list_order=list_order,
+        # One API per registered vendor, and one route table built from their routes; the
+        # first vendor whose mounts own a path answers it.
+        self.apis: dict[str, VendorApi] = {
+            name: vendor.build(setting) for name, vendor in vendors.items()
+        }
+        self.routes = RouteTable.build(
+            (name, vendor.mounts, self.apis[name].routes()) for name, vendor in vendors.items()
         )
-        # One attribute and one entry in `apis` per vendor; the first API that handles a path
-        # answers it.
-        self.apis: tuple[VendorApi, ...] = (self.bland, self.adaline, self.arize)
+
+    def __getattr__(self, name: str) -> Any:
+        """Return a registered vendor's API by name (`server.bland.seed_runs(...)` in tests)."""
+        apis = self.__dict__.get("apis", {})
+        if name in apis:
+            return apis[name]
+        raise AttributeError(name)
 
     def server_close(self) -> None:
         """Close the socket and the database."""
@@ -202,21 +200,25 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
         )
-        api = next((a for a in self.server.apis if a.handles(request.path)), None)
-        self._api_name = type(api).__name__ if api is not None else "none"
-        if api is None:
+        found = self.server.routes.find(request.method, request.path)
+        if found is None:
+            self._api_name = "none"
             self._send(Response(404, {"error": f"no vendor API at {request.path}"}))
             return
+        name, match = found
+        api = self.server.apis[name]
+        self._api_name = type(api).__name__  # the key of `requests` the benchmarks read
         faults = self.server.faults
         if faults.any and self._inject(request, api):
             return
         try:
-            response = api.handle(request)
+            response = api.answer(request, match)
         except ApiError as error:
             response = error.response
         if (
             faults.lost_create_rate
-            and api.is_create(request)
+            and match.route is not None
+            and match.route.creates
             and 200 <= response.status < 300
             and self.server.draw() < faults.lost_create_rate
         ):
@@ -280,12 +282,13 @@ def make_server(
     faults: Faults | None = None,
     list_order: str = "newest",
     omit_dataset_id: bool = False,
+    vendors: Mapping[str, Vendor] = VENDORS,
 ) -> EmulatorServer:
     """Bind an emulator to `host:port` (0 picks a free port); call serve_forever() to run it.
 
     `list_order` ("newest", "oldest", "shuffled") is the order of the run lists (no vendor
     documents one); `omit_dataset_id` leaves `datasetId` out of Adaline evaluations (§2: it
-    may be absent).
+    may be absent). `vendors` are the APIs served (the registry's, unless a test adds one).
     """
     return EmulatorServer(
         (host, port),
@@ -296,6 +299,7 @@ def make_server(
         faults=faults,
         list_order=list_order,
         omit_dataset_id=omit_dataset_id,
+        vendors=vendors,
     )
 
 

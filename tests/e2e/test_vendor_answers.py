@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -38,20 +39,13 @@ Served = tuple[emulator.EmulatorServer, str]
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Served]]:
     """Start emulators on the wall clock (the providers reckon look-up windows from it)."""
-    servers: list[emulator.EmulatorServer] = []
+    with ExitStack() as stack:
 
-    def start(**options: object) -> Served:
-        server = emulator.make_server("127.0.0.1", 0, seed=5, **options)  # type: ignore[arg-type]
-        threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        ).start()
-        servers.append(server)
-        return server, f"http://127.0.0.1:{server.server_address[1]}"
+        def start(**options: object) -> Served:
+            server = emulator.make_server("127.0.0.1", 0, seed=5, **options)  # type: ignore[arg-type]
+            return server, stack.enter_context(emulator.serve_in_thread(server))
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def project(root: Path, *, bland: str | None = None, adaline: str | None = None) -> Path:

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import re
 import textwrap
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -287,12 +286,8 @@ class World:
         self.server = emulator.make_server(
             "127.0.0.1", 0, seed=seed, time_scale=TIME_SCALE, clock=self.clock, faults=None
         )
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self.thread.start()
-        host, port = self.server.server_address[:2]
-        self.url = f"http://{host!s}:{port}"
+        self._serving = ExitStack()
+        self.url = self._serving.enter_context(emulator.serve_in_thread(self.server))
         self.http = httpx.Client(base_url=self.url, timeout=10)
         self.provider_settings = provider_settings
         self.per_vendor = per_vendor
@@ -305,9 +300,7 @@ class World:
     def close(self) -> None:
         """Stop the emulator and release the client."""
         self.http.close()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self._serving.close()
 
     @contextmanager
     def calm(self) -> Iterator[None]:

@@ -101,16 +101,8 @@ def seeded() -> Iterator[tuple[httpx.Client, list[str]]]:
     """A client of an emulator holding 250 runs of KEY under CHECKOUT (oldest first)."""
     server = emulator.make_server("127.0.0.1", 0, seed=7)
     ids = server.adaline.seed_runs(KEY, 250)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        with client(f"http://{host!s}:{port}") as http:
-            yield http, ids
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with emulator.serve_in_thread(server) as url, client(url) as http:
+        yield http, ids
 
 
 def create(http: httpx.Client, prompt: str = CHECKOUT, **body: Any) -> dict[str, Any]:
@@ -162,6 +154,12 @@ def walk(http: httpx.Client, path: str, key: str, **query: Any) -> list[dict[str
         if not payload["pagination"]["hasMore"]:
             assert None is cursor
             return items
+
+
+def owner(server: emulator.EmulatorServer, path: str) -> str | None:
+    """Return the vendor whose mounts claim `path` in the server's one route table."""
+    found = server.routes.find("GET", path)
+    return found[0] if found is not None else None
 
 
 def error_code(response: httpx.Response) -> str:
@@ -264,7 +262,7 @@ class TestRouting:
         server = emulator.make_server("127.0.0.1", 0)
         try:
             claimed = {
-                path: server.adaline.handles(path)
+                path: owner(server, path) == "adaline"
                 for path in (
                     "/v2/prompts",
                     f"/v2/prompts/{CHECKOUT}/evaluations",
@@ -593,6 +591,30 @@ class TestPagination:
         http, made = seeded
         walked = walk(http, runs_path(), "evaluations", limit=7, sort="createdAt:asc")
         assert made == [r["runId"] for r in walked]
+
+    @pytest.mark.parametrize(
+        ("sort", "newest_first"), [("createdAt:desc", True), ("createdAt:asc", False)]
+    )
+    def test_runs_submitted_in_the_same_millisecond_page_by_id(self, sort, newest_first):
+        """30 runs with one submittedAt, 7 a page: each once, ties ordered by id (§10.18)."""
+        server = emulator.make_server("127.0.0.1", 0, seed=7)
+        made = server.adaline.seed_runs(KEY, 30, spacing_s=0)
+        with emulator.serve_in_thread(server) as url, client(url) as http:
+            walked = walk(http, runs_path(), "evaluations", limit=7, sort=sort)
+        assert sorted(made, reverse=newest_first) == [r["runId"] for r in walked]
+
+    def test_a_walk_within_filters_keeps_to_them(self, timed, clock):
+        """Paging with an evaluator and a createdAfter bound gives exactly the runs inside."""
+        ids = []
+        for n in range(12):
+            ids.append(create(timed, evaluatorId=ACCURACY if n % 3 else LATENCY)["runId"])
+            clock.advance(1)
+        after = int((START + 4) * 1000)
+        walked = walk(
+            timed, runs_path(), "evaluations", limit=2, evaluatorId=ACCURACY, createdAfter=after
+        )
+        expected = [i for n, i in enumerate(ids) if n % 3 and n >= 4][::-1]
+        assert expected == [r["runId"] for r in walked]
 
     def test_the_default_limit_is_50(self, seeded):
         """Without limit a page holds 50 runs and points to the next."""
@@ -1199,6 +1221,20 @@ class TestPersistenceAndFaults:
             run = create(first)
         with client(start_emulator(seed=7, state_path=state)) as second:
             assert run["runId"] == get(second, run["runId"])["runId"]
+
+    def test_two_live_emulators_on_one_state_file_see_each_others_runs(
+        self, start_emulator, tmp_path: Path
+    ):
+        """A run one emulator makes is listed and read by the other, after it already listed."""
+        state = tmp_path / "state.sqlite3"
+        first_url = start_emulator(seed=7, state_path=state)
+        second_url = start_emulator(seed=7, state_path=state)
+        with client(first_url) as first, client(second_url) as second:
+            mine = create(first)
+            assert [mine["runId"]] == ids_of(listing(second))
+            theirs = create(second, evaluatorId=LATENCY)
+            assert [theirs["runId"], mine["runId"]] == ids_of(listing(first))
+            assert "queued" == get(first, theirs["runId"])["status"]
 
     def test_a_lost_create_still_makes_the_run(self, start_emulator):
         """With lost_create_rate 1 the create is committed but the answer never comes."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +13,6 @@ import httpx
 import pytest
 
 from reconciler import emulator
-from reconciler.emulator.arize import ArizeApi
 from tests.clock import Clock
 
 KEY = "test-key"
@@ -132,16 +130,8 @@ def api(start_emulator: Start, clock: Clock) -> Iterator[httpx.Client]:
 def served(clock: Clock) -> Iterator[tuple[emulator.EmulatorServer, httpx.Client]]:
     """An emulator server object (seed 7, test clock) and a client of it."""
     server = emulator.make_server("127.0.0.1", 0, seed=7, clock=clock)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        with client(f"http://{host!s}:{port}") as http:
-            yield server, http
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with emulator.serve_in_thread(server) as url, client(url) as http:
+        yield server, http
 
 
 def trigger(http: httpx.Client, task_id: str, body: dict[str, Any] | None = None) -> httpx.Response:
@@ -271,18 +261,23 @@ class TestRoutes:
 
     def test_adaline_paths_are_not_claimed(self) -> None:
         """The Arize API claims its own /v2 prefixes only, not Adaline's."""
-        arize = ArizeApi.__new__(ArizeApi)
-        assert [True, True, True, False, False, False] == [
-            arize.handles(p)
-            for p in (
-                "/v2/tasks",
-                "/v2/task-runs/x",
-                "/v2/experiments/x",
-                "/v2/prompts",
-                "/v2/datasets",
-                "/v2/tasksx",
-            )
-        ]
+        server = emulator.make_server("127.0.0.1", 0)
+        try:
+            claimed = [
+                server.routes.find("GET", p)
+                for p in (
+                    "/v2/tasks",
+                    "/v2/task-runs/x",
+                    "/v2/experiments/x",
+                    "/v2/prompts",
+                    "/v2/datasets",
+                    "/v2/tasksx",
+                )
+            ]
+        finally:
+            server.server_close()
+        owners = [found[0] if found is not None else None for found in claimed]
+        assert ["arize", "arize", "arize", "adaline", "adaline", None] == owners
 
 
 class TestListTasks:

@@ -117,16 +117,8 @@ def seeded() -> Iterator[tuple[httpx.Client, list[str]]]:
     """A client of an emulator holding 250 runs of KEY (oldest first in the list returned)."""
     server = emulator.make_server("127.0.0.1", 0, seed=7)
     ids = server.bland.seed_runs(KEY, 250)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        with client(f"http://{host!s}:{port}") as http:
-            yield http, ids
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with emulator.serve_in_thread(server) as url, client(url) as http:
+        yield http, ids
 
 
 def create(http: httpx.Client, **changes: Any) -> dict[str, Any]:
@@ -1010,17 +1002,8 @@ class TestPersistence:
         server = emulator.make_server("127.0.0.1", 0, state_path=state)
         ids = server.bland.seed_runs(KEY, 3)
         server.server_close()
-        server = emulator.make_server("127.0.0.1", 0, state_path=state)
-        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-        thread.start()
-        try:
-            host, port = server.server_address[:2]
-            with client(f"http://{host!s}:{port}") as http:
-                assert ids[::-1] == ids_of(listing(http))
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        with emulator.serve_in_thread(state_path=state) as url, client(url) as http:
+            assert ids[::-1] == ids_of(listing(http))
 
 
 class TestFaults:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -23,20 +23,13 @@ Served = tuple[emulator.EmulatorServer, str]
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Served]]:
-    servers: list[emulator.EmulatorServer] = []
+    with ExitStack() as stack:
 
-    def start(**options: object) -> Served:
-        server = emulator.make_server("127.0.0.1", 0, seed=3, **options)  # type: ignore[arg-type]
-        threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        ).start()
-        servers.append(server)
-        return server, f"http://127.0.0.1:{server.server_address[1]}"
+        def start(**options: object) -> Served:
+            server = emulator.make_server("127.0.0.1", 0, seed=3, **options)  # type: ignore[arg-type]
+            return server, stack.enter_context(emulator.serve_in_thread(server))
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def read_all(url: str, path: str, *, items: str, auth: str, cursor_param: str) -> list[dict]:

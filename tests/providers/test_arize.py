@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -103,15 +102,8 @@ def provider(emulator_url: str) -> Iterator[ArizeProvider]:
 def seeded() -> Iterator[tuple[emulator.EmulatorServer, str]]:
     """An emulator the test fills with runs itself, served in a thread, closed after."""
     server = emulator.make_server("127.0.0.1", 0, seed=3)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
-    thread.start()
-    host, port = server.server_address[:2]
-    yield server, f"http://{host!s}:{port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with emulator.serve_in_thread(server) as url:
+        yield server, url
 
 
 class TestPublishedPayloads:

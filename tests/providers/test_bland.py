@@ -139,22 +139,14 @@ class TestList:
         """250 runs come back over three pages, each exactly once."""
         server = emulator.make_server("127.0.0.1", 0, seed=3)
         server.bland.seed_runs(KEY, 250)
-        import threading
-
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        host, port = server.server_address[:2]
-        provider = BlandProvider(
-            ProviderConfig(
-                vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=f"http://{host!s}:{port}"
+        with emulator.serve_in_thread(server) as url:
+            provider = BlandProvider(
+                ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url)
             )
-        )
-        try:
-            runs = provider.list_runs([])
-        finally:
-            provider.close()
-            server.shutdown()
-            server.server_close()
+            try:
+                runs = provider.list_runs([])
+            finally:
+                provider.close()
         assert 250 == len({r.run_id for r in runs}) == len(runs)
 
     def test_labels_come_from_the_list_items_metadata(self, provider):
