@@ -245,3 +245,30 @@ class TestCancel:
         """get_run returns the run by id."""
         run = provider.create_run(resource(), workspace="ws", request_id="r")
         assert run.run_id == provider.get_run(run).run_id
+
+
+@pytest.mark.parametrize("calls", [1, 2, 4])
+def test_a_finished_runs_pass_rate_is_a_share_of_its_scored_atoms(start_emulator, calls):
+    """Target matches never outnumber the atoms scored: pass rate stays within 0-100 %.
+
+    Atoms that found too little evidence are not scored, so they cannot be matches either
+    (the emulator counted them as matches, and a 2-call run showed a pass rate of 200 %).
+    """
+    clock = Clock(1_800_000_000.0)
+    url = start_emulator(seed=3, clock=clock)
+    provider = BlandProvider(ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url))
+    rates = []
+    try:
+        runs = [
+            provider.create_run(resource(f"r{n}", calls=calls), workspace="ws", request_id=f"q{n}")
+            for n in range(40)
+        ]
+        clock.now += 24 * 3600
+        for run in runs:
+            finished = provider.get_run(run)
+            if finished.metrics.pass_rate_pct is not None:
+                rates.append(finished.metrics.pass_rate_pct)
+    finally:
+        provider.close()
+    assert rates  # some runs were scored
+    assert all(0 <= rate <= 100 for rate in rates), sorted(rates)[-5:]

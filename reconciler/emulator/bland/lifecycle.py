@@ -173,7 +173,10 @@ def _summary(
         "successful_call_count": scored_calls,
         "failed_call_count": failed_calls,
         "insufficient_evidence_count": min(timeline.insufficient, scored_atoms),
-        "target_match_count": round(scored_atoms * timeline.match_rate),
+        # A match needs evidence: atoms that found too little of it are never target matches.
+        "target_match_count": round(
+            (scored_atoms - min(timeline.insufficient, scored_atoms)) * timeline.match_rate
+        ),
         "pass_threshold_pct": threshold,
         "overall_pass": None if threshold is None or mean is None else mean >= threshold,
     }
