@@ -34,7 +34,7 @@ from reconciler.vendors.base import (
     RunMetrics,
     Vendor,
 )
-from reconciler.vendors.registry import kind_module, vendor_module
+from reconciler.vendors.registry import kind_module
 
 __all__ = [  # the values of vendors/base.py and canonical.py, re-exported for every layer
     "JSON",
@@ -414,22 +414,6 @@ class VendorCounts:
     def others(self) -> int:
         """Return the runs this workspace does not own: live = managed + others."""
         return self.foreign + self.unmanaged
-
-    def describe(self) -> str:
-        """Say what the plan saw here as a partition: the parts add up to the live runs.
-
-        `live` = `managed` + `foreign` + `unmanaged`; `matched` is not a further part but a
-        subset of the runs of others (label-less vendors), so it is said as one.
-        """
-        runs = "run" if self.live == 1 else "runs"
-        text = (
-            f"{self.vendor.display_name}: {self.live} live {runs}: {self.managed} managed by "
-            f"this workspace, {self.others} of others, left alone ({self.foreign} owned by "
-            f"another workspace or user, {self.unmanaged} with no known owner)"
-        )
-        if vendor_module(self.vendor).IDENTITY is IdentityMode.NATURAL_KEY:
-            text += f"; {self.matched} of those {self.others} matched by natural key"
-        return text + "."
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,6 +37,7 @@ from reconciler.model import (
     ownership_labels,
 )
 from reconciler.plan import plan
+from reconciler.render.text import counts_line
 from reconciler.vendors import arize as arize_vendor
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -969,10 +970,9 @@ class TestCounts:
         live = [run(declared, "e-1"), run(declared, "e-2", "completed"), run(other, "e-3")]
         (counts,) = make_plan([declared], live).counts
         assert (
-            "Adaline: 3 live runs: 0 managed by this workspace, 3 of others, left alone "
-            "(0 owned by another workspace or user, 3 with no known owner); "
-            "2 of those 3 matched by natural key."
-        ) == counts.describe()
+            "Adaline: 3 live runs: 0 managed by this workspace, 3 of others left alone "
+            "(3 with no known owner; 2 of these 3 matched by natural key)."
+        ) == counts_line(counts)
 
     @pytest.mark.parametrize(
         "vendor_runs",
@@ -988,12 +988,25 @@ class TestCounts:
             run(resource, "r-4", "failed", workspace=None),
         ]
         (counts,) = make_plan([resource], live, owners=((Vendor.ARIZE, OWNER),)).counts
-        numbers = [int(n) for n in re.findall(r"\d+", counts.describe())]
-        live_runs, managed, others, foreign, unowned = numbers[:5]
+        text = counts_line(counts)
+
+        def number(pattern: str) -> int:
+            found = re.search(pattern, text)
+            return int(found.group(1)) if found else 0  # a part that is 0 is left out
+
+        live_runs, managed = number(r"(\d+) live run"), number(r"(\d+) managed by")
+        others, foreign = number(r"(\d+) of others"), number(r"(\d+) owned by another")
+        unowned = number(r"(\d+) with no known owner")
         assert len(live) == live_runs == managed + others == managed + foreign + unowned
-        if len(numbers) > 5:
-            matched, of_others = numbers[5:]
-            assert (others, True) == (of_others, matched <= others)
+        matched = re.search(r"(\d+) of these (\d+) matched", text)
+        if matched:
+            assert others == int(matched.group(2)) >= int(matched.group(1))
+
+    def test_a_vendor_with_only_our_runs_says_so_without_zero_parts(self) -> None:
+        """No `0 of others, left alone (0 ..., 0 ...)` noise when every run is ours."""
+        resource = bland()
+        (counts,) = make_plan([resource], [run(resource, "r-1")]).counts
+        assert "Bland: 1 live run: 1 managed by this workspace." == counts_line(counts)
 
 
 class TestNaturalKeyVendors:

@@ -157,8 +157,8 @@ class TestText:
     def test_counts_say_what_was_left_alone(self):
         text = render_text(_plan())
         assert (
-            "Bland: 5 live runs: 2 managed by this workspace, 3 of others, left alone "
-            "(1 owned by another workspace or user, 2 with no known owner)." in text
+            "Bland: 5 live runs: 2 managed by this workspace, 3 of others left alone "
+            "(1 owned by another workspace or user; 2 with no known owner)." in text
         )
 
     def test_no_colour_codes_unless_asked(self):

@@ -20,7 +20,7 @@ from typing import assert_never
 
 from reconciler.model import Action, Change, DiffKind, FieldDiff, Plan, Vendor
 from reconciler.render import money
-from reconciler.render.text import REASONS, cost_line
+from reconciler.render.text import REASONS, cost_line, counts_line
 
 MAX_CHARS = 65_536
 FOOTER_RESERVE = 400  # room kept for the note of what was left out
@@ -285,7 +285,7 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS, ci: CiRun | None = No
         budget.paragraph("**Runs the plan saw:**")
         budget.add("", required=True)
         for counts in plan.counts:
-            budget.add(f"- {escape(counts.describe())}")
+            budget.add(f"- {escape(counts_line(counts))}")
     if plan.notes:
         budget.paragraph("**Notes:**")
         budget.add("", required=True)

@@ -8,6 +8,8 @@ import click
 
 from reconciler.model import Action, Change, Identity, Plan, Reason, VendorCounts
 from reconciler.render import money
+from reconciler.vendors.base import IdentityMode
+from reconciler.vendors.registry import vendor_module
 
 _SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -93,8 +95,29 @@ def cost_line(plan: Plan) -> str | None:
     return f"Estimated cost: {money.usd(plan.total_cost_usd)} ({plan.unknown_costs} unknown)"
 
 
-def _counts_line(counts: VendorCounts) -> str:
-    return counts.describe()
+def counts_line(counts: VendorCounts) -> str:
+    """Say what the plan saw at one vendor as a partition: the parts add up to the live runs.
+
+    `live` = `managed` + `foreign` + `unmanaged`; `matched` is not a further part but a
+    subset of the runs of others (label-less vendors), so it is said as one. Parts that are
+    0 are left out.
+    """
+    runs = "run" if counts.live == 1 else "runs"
+    name, ours = counts.vendor.display_name, f"{counts.managed} managed by this workspace"
+    text = f"{name}: {counts.live} live {runs}: {ours}"
+    if not counts.others:
+        return text + "."
+    detail = [
+        f"{n} {what}"
+        for n, what in (
+            (counts.foreign, "owned by another workspace or user"),
+            (counts.unmanaged, "with no known owner"),
+        )
+        if n
+    ]
+    if counts.matched and vendor_module(counts.vendor).IDENTITY is IdentityMode.NATURAL_KEY:
+        detail.append(f"{counts.matched} of these {counts.others} matched by natural key")
+    return f"{text}, {counts.others} of others left alone ({'; '.join(detail)})."
 
 
 def render_text(plan: Plan, *, color: bool = False, verbose: bool = False) -> str:
@@ -112,7 +135,7 @@ def render_text(plan: Plan, *, color: bool = False, verbose: bool = False) -> st
     kept = plan.count(Action.NO_OP)
     if kept and not verbose:
         out.append(f"{kept} resource(s) or run(s) need nothing (see --verbose).")
-    out.extend(_counts_line(c) for c in plan.counts)
+    out.extend(counts_line(c) for c in plan.counts)
     out.extend(f"Note: {n}" for n in plan.notes)
     if out and out[-1]:
         out.append("")  # one blank line before the summary, never two
