@@ -552,7 +552,10 @@ class TestThresholds:
     def test_gate_without_bound(self, tmp_path: Path) -> None:
         """A threshold without min, max or equals names all three."""
         text = valid_bland(tail=("thresholds:", "  - {metric: score_mean}"))
-        expected = ["a.yaml:10: thresholds[0]: needs `min`, `max` or `equals`. Add one of them"]
+        expected = [
+            "a.yaml:10: thresholds[0]: needs `min`, `max`, `equals`, `max_drop`, `max_rise`, "
+            "`max_drop_pct` or `max_rise_pct`. Add one of them"
+        ]
         assert expected == problems_of(tmp_path, text)
 
     def test_gate_with_metric_and_path(self, tmp_path: Path) -> None:
