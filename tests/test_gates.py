@@ -404,3 +404,71 @@ def newcombe_low(x1, n1, x2, n2):
     from reconciler.stats import newcombe
 
     return newcombe(x1, n1, x2, n2, 0.95)[0]
+
+
+@pytest.fixture
+def regressed():
+    """A 90 % baseline, a current 85 % run on 1,000 items: a 95 % Newcombe gate fails."""
+    gate = Threshold(metric="pass_rate_pct", max_drop=3, baseline="previous", confidence=0.95)
+    r = declared(Kind.BLAND_EVAL_RUN, gate)
+    live = [ran(r, "base-run", "ok", 5, rate=90.0), ran(r, "cur-run", "ok", 1, rate=85.0)]
+    return judge([r], live, workspace="ws")
+
+
+class TestRegressionViews:
+    def test_the_table_shows_baseline_change_interval_and_verdict(self, regressed):
+        from reconciler.render.status import render_status_text
+
+        line = render_status_text(regressed).splitlines()[1]
+        assert line.startswith(
+            "    FAIL  pass_rate_pct drop <= 3 vs previous @ 0.95 = 85"
+            " vs previous base-run = 90, change -5 (95% interval -7.90 to -2.10)"
+        )
+        assert line.endswith("a drop of 7.903 (the interval's far end) is more than 3")
+        assert 3 == regressed.exit_code
+
+    def test_json_carries_the_baseline_and_validates(self, regressed):
+        import jsonschema
+
+        from reconciler.render.status import render_status_json
+
+        schema = json.loads((FIXTURES.parents[1] / "schemas" / "status.schema.json").read_text())
+        document = json.loads(render_status_json(regressed))
+        jsonschema.validate(document, schema)
+        baseline = document["resources"][0]["gates"][0]["baseline"]
+        assert ("base-run", 90.0, -5.0) == (
+            baseline["run_id"],
+            baseline["value"],
+            baseline["change"],
+        )
+        assert [-7.9, -2.1] == [round(v, 2) for v in baseline["interval"]]
+
+    def test_markdown_shows_the_comparison_in_the_gate_row(self, regressed):
+        from reconciler.render.status import render_status_markdown
+
+        text = render_status_markdown(regressed)
+        assert (
+            "| pass_rate_pct drop <= 3 vs previous @ 0.95 **failed** | 85 vs previous"
+            " base-run = 90, change -5 (95% interval -7.90 to -2.10) |"
+        ) in text
+
+    def test_junit_carries_the_comparison_as_properties(self, regressed):
+        from xml.etree import ElementTree
+
+        from reconciler.render.status import render_status_junit
+
+        root = ElementTree.fromstring(render_status_junit(regressed))
+        case = root.find(".//testcase")
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert {
+            "baseline": "previous",
+            "baseline_run": "base-run",
+            "baseline_value": "90",
+            "current_value": "85",
+            "change": "-5",
+            "interval_low": "-7.90321",
+            "interval_high": "-2.10462",
+            "confidence": "0.95",
+            "verdict": "failed",
+        } == properties
+        assert case.find("failure") is not None
