@@ -294,6 +294,8 @@ class ResourceStatus:
     gates: tuple[GateResult, ...] = ()
     detail: str = ""
     estimate_usd: float | None = None  # what a run of this spec is estimated to cost
+    # The last finished runs of its history up to the current one, oldest first, for trends.
+    trend: tuple[LiveRun, ...] = ()
 
     @property
     def cost_usd(self) -> float | None:

@@ -166,6 +166,7 @@ def _status(
         evaluate(t, run, _baseline(t, run, history, primary or {}) if t.baseline else None)
         for t in resource.thresholds
     )
+    trend = _trend(history, run) if any(t.metric for t in resource.thresholds) else ()
     verdicts = {g.verdict for g in gates}
     if Verdict.ERROR in verdicts:
         outcome = Outcome.ERROR
@@ -173,7 +174,19 @@ def _status(
         outcome = Outcome.FAILED
     else:
         outcome = Outcome.PASSED
-    return ResourceStatus(resource=resource, run=run, outcome=outcome, gates=gates)
+    return ResourceStatus(resource=resource, run=run, outcome=outcome, gates=gates, trend=trend)
+
+
+TREND_RUNS = 10  # how many finished runs a trend chart and sparkline show
+
+
+def _trend(history: Sequence[LiveRun], current: LiveRun) -> tuple[LiveRun, ...]:
+    """Return the last finished runs up to and including `current`, oldest first."""
+    mark = (current.created_at, current.run_id)
+    earlier = [
+        r for r in history if r.phase is RunPhase.SUCCEEDED and (r.created_at, r.run_id) < mark
+    ]
+    return (*reversed(earlier[: TREND_RUNS - 1]), current)
 
 
 def _with_estimates(

@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 from reconciler.gates import GateResult, Outcome, ResourceStatus, StatusResult, Verdict
 from reconciler.render import money
 from reconciler.render.markdown import CiRun, escape, marker
+from reconciler.render.trend import mermaid_charts, trend_lines
 
 FORMAT_VERSION = "1.0"
 MAX_MARKDOWN = 65_536
@@ -50,7 +51,12 @@ def _comparison(gate: GateResult) -> str:
     if r.run_id is None or r.value is None or r.change is None:
         return r.note
     metric = gate.threshold.metric
-    text = f"vs {r.baseline} {r.run_id} = {_number(r.value, metric)}, change {r.change:+.4g}"
+    change = (
+        ("-" if r.change < 0 else "+") + money.usd(abs(r.change))
+        if metric == "cost_usd"
+        else f"{r.change:+.4g}"
+    )
+    text = f"vs {r.baseline} {r.run_id} = {_number(r.value, metric)}, change {change}"
     if r.interval is not None and r.confidence is not None:
         low, high = r.interval
         text += f" ({r.confidence:.0%} interval {low:+.2f} to {high:+.2f})"
@@ -90,6 +96,7 @@ def render_status_text(result: StatusResult) -> str:
             mark = {"passed": "ok", "failed": "FAIL", "error": "ERROR"}[gate.verdict.value]
             detail = f"  {gate.detail}" if gate.detail else ""
             lines.append(f"    {mark:5} {gate.name} = {_value_and_change(gate)}{detail}")
+        lines += trend_lines(status)
     lines += ["", result.summary]
     return "\n".join(lines) + "\n"
 
@@ -196,6 +203,23 @@ def render_status_markdown(
             break
         text += "\n" + row
         shown += 1
+    # The charts come after every row, so they are the first thing cut to fit.
+    charts = [chart for status in result.resources for chart in mermaid_charts(status)]
+    drawn = 0
+    if shown == len(rows) and charts:
+        section = "\n\n#### Trends of the gated metrics (last finished runs, oldest first)\n"
+        for chart in charts:
+            if len(text) + len(section) + len(chart) + 400 > limit:
+                break
+            section += "\n" + chart + "\n"
+            drawn += 1
+        if drawn:
+            text += section.rstrip("\n")
+    if drawn < len(charts):
+        text += (
+            f"\n\n_{len(charts) - drawn} of {len(charts)} trend chart(s) are not shown, to keep"
+            f" the comment within {MAX_MARKDOWN:,} characters; the table's rows come first._"
+        )
     if shown < len(rows):
         text += (
             f"\n\n_{len(rows) - shown} of {len(rows)} row(s) are not shown: a comment holds at "
