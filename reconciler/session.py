@@ -199,14 +199,17 @@ class Session:
     def _wait(
         self, resources: Sequence[Resource], *, timeout_s: float, progress: Progress
     ) -> StatusResult:
-        from reconciler.status import wait_and_judge
+        from reconciler.status import baseline_resources, wait_and_judge
 
+        # A gate may compare with another resource's run, in scope or not (`--target`).
+        baselines = baseline_resources(resources, self.load()[1])
         return wait_and_judge(
             resources,
-            self._open(resources),
+            self._open([*resources, *baselines]),
             workspace=self.config.workspace,
             timeout_s=timeout_s,
             progress=progress,
+            baselines=baselines,
         )
 
     # --- providers and the embedded emulator -------------------------------------------

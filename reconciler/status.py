@@ -51,11 +51,19 @@ MAX_POLL_S = 30.0
 
 
 def judge(
-    resources: Sequence[Resource], live: Sequence[LiveRun], *, workspace: str
+    resources: Sequence[Resource],
+    live: Sequence[LiveRun],
+    *,
+    workspace: str,
+    baselines: Sequence[Resource] = (),
 ) -> StatusResult:
-    """Judge every resource against the live runs (pure but for the clock of `now`)."""
+    """Judge every resource against the live runs (pure but for the clock of `now`).
+
+    `baselines` are resources outside the scope that a `baseline: {address: ...}` names:
+    planned for their current run, never judged themselves.
+    """
     settings = PlanSettings(workspace=workspace, now=datetime.now(UTC))
-    the_plan = plan(resources, live, settings=settings)
+    the_plan = plan([*resources, *baselines], live, settings=settings)
     primary: dict[str, Change] = {}
     for change in the_plan.changes:
         if change.resource is None or change.action is Action.CANCEL:
@@ -71,6 +79,17 @@ def judge(
     return StatusResult(
         workspace=workspace, resources=tuple(sorted(statuses, key=lambda s: s.resource.address))
     )
+
+
+def baseline_resources(
+    chosen: Sequence[Resource], declared: Sequence[Resource]
+) -> tuple[Resource, ...]:
+    """Return the declared resources outside `chosen` whose runs a chosen gate compares with."""
+    inside = {str(r.address) for r in chosen}
+    named = {
+        t.baseline for r in chosen for t in r.thresholds if t.baseline not in (None, "previous")
+    }
+    return tuple(r for r in declared if str(r.address) in named and str(r.address) not in inside)
 
 
 def history_of(
@@ -213,6 +232,7 @@ def wait_and_judge(
     *,
     workspace: str,
     timeout_s: float,
+    baselines: Sequence[Resource] = (),
     progress: Callable[[StatusResult], None] = lambda result: None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -229,7 +249,7 @@ def wait_and_judge(
     with deadline(time.monotonic() + timeout_s, what=f"status --timeout {timeout_s:g}"):
         while True:
             try:
-                runs = gather_live_state(providers, resources).runs
+                runs = gather_live_state(providers, [*resources, *baselines]).runs
             except ProviderError as error:
                 if last is None or not _out_of_time(error, late=clock() - started >= timeout_s):
                     raise
@@ -237,7 +257,7 @@ def wait_and_judge(
                 result, runs = last
                 elapsed = clock() - started
                 return _final(result, providers, runs, elapsed=elapsed, waited=True)
-            result = judge(resources, runs, workspace=workspace)
+            result = judge(resources, runs, workspace=workspace, baselines=baselines)
             elapsed = clock() - started
             result = StatusResult(
                 workspace=workspace, resources=result.resources, elapsed_s=elapsed

@@ -15,8 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STATUS_SCHEMA = json.loads((ROOT / "schemas" / "status.schema.json").read_text())
 LOOSE = "thresholds:\n  - {metric: pass_rate_pct, max_drop: 100, baseline: previous}\n"
 STRICT = (
-    "thresholds:\n"
-    "  - {metric: pass_rate_pct, max_drop: 0, baseline: previous, confidence: 0.95}\n"
+    "thresholds:\n  - {metric: pass_rate_pct, max_drop: 0, baseline: previous, confidence: 0.95}\n"
 )
 
 
@@ -77,3 +76,22 @@ def test_a_drop_not_shown_to_be_within_the_margin_fails_with_exit_3(project, clo
     assert "(the interval's far end) is more than 0" in result.stdout
     waited = project.run("apply", "--auto-approve", "--wait")
     assert 3 == waited.exit_code, waited.stdout
+
+
+def test_a_baseline_of_another_resource_is_found_outside_the_target(project, clock):
+    """`status --target` the candidate: main's current run is still its baseline."""
+    project.declare("main", calls=2)
+    candidate = "thresholds:\n  - {metric: cost_usd, max_rise_pct: 100, baseline: {address: BlandEvalRun/main}}\n"
+    project.declare("candidate", calls=3, extra=candidate)
+    assert 0 == project.run("apply", "--auto-approve").exit_code
+    clock.advance(24 * 3600)
+    everything = json.loads(project.run("status", "--format", "json").stdout)
+    main_run = next(
+        r["run"]["id"] for r in everything["resources"] if r["address"] == "BlandEvalRun/main"
+    )
+    result = project.run("status", "--target", "BlandEvalRun/candidate", "--format", "json")
+    document = json.loads(result.stdout)
+    (only,) = document["resources"]
+    (gate,) = only["gates"]
+    assert (main_run, "BlandEvalRun/main") == (gate["baseline"]["run_id"], gate["baseline"]["name"])
+    assert 0 == result.exit_code, result.stdout
