@@ -191,6 +191,21 @@ class Session:
             result = dataclasses.replace(result, timed_out=False)
         return result
 
+    def history(self, glob: str | None) -> tuple[tuple[Resource, tuple[LiveRun, ...]], ...]:
+        """Each declared resource matching `glob`, with its runs newest first (list pages only)."""
+        from reconciler.live import gather_live_state
+        from reconciler.scope import scope_matcher
+        from reconciler.status import history_of
+
+        config, resources = self.load()
+        options = PlanOptions(targets=(glob,) if glob else ())
+        _check_globs(options, resources=resources, runs=None)
+        in_scope = scope_matcher(options.targets, ())
+        chosen = tuple(r for r in resources if in_scope(str(r.address)))
+        runs = gather_live_state(self._open(chosen), chosen).runs
+        histories = history_of(chosen, runs, workspace=config.workspace)
+        return tuple((r, histories[str(r.address)]) for r in chosen)
+
     def wait_for(self, plan: Plan, *, timeout_s: float, progress: Progress) -> StatusResult:
         """`apply --wait`: wait for the plan's resources and judge them, as `status` does."""
         chosen = {str(c.resource.address): c.resource for c in plan.changes if c.resource}

@@ -81,7 +81,10 @@ def test_a_drop_not_shown_to_be_within_the_margin_fails_with_exit_3(project, clo
 def test_a_baseline_of_another_resource_is_found_outside_the_target(project, clock):
     """`status --target` the candidate: main's current run is still its baseline."""
     project.declare("main", calls=2)
-    candidate = "thresholds:\n  - {metric: cost_usd, max_rise_pct: 100, baseline: {address: BlandEvalRun/main}}\n"
+    candidate = (
+        "thresholds:\n"
+        "  - {metric: cost_usd, max_rise_pct: 100, baseline: {address: BlandEvalRun/main}}\n"
+    )
     project.declare("candidate", calls=3, extra=candidate)
     assert 0 == project.run("apply", "--auto-approve").exit_code
     clock.advance(24 * 3600)
