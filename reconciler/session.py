@@ -194,13 +194,18 @@ class Session:
     def history(self, glob: str | None) -> tuple[tuple[Resource, tuple[LiveRun, ...]], ...]:
         """Each declared resource matching `glob`, with its runs newest first (list pages only)."""
         from reconciler.live import gather_live_state
+        from reconciler.plan import unmatched_globs
         from reconciler.scope import scope_matcher
         from reconciler.status import history_of
 
         config, resources = self.load()
-        options = PlanOptions(targets=(glob,) if glob else ())
-        _check_globs(options, resources=resources, runs=None)
-        in_scope = scope_matcher(options.targets, ())
+        globs = (glob,) if glob else ()
+        for unmatched in unmatched_globs(globs, resources=resources, runs=()):
+            raise ConfigError(
+                f"history {unmatched!r} matches no declared address. `reconciler history` without "
+                "a glob lists them all (they look like BlandEvalRun/checkout-nightly)"
+            )
+        in_scope = scope_matcher(globs, ())
         chosen = tuple(r for r in resources if in_scope(str(r.address)))
         runs = gather_live_state(self._open(chosen), chosen).runs
         histories = history_of(chosen, runs, workspace=config.workspace)
