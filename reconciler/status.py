@@ -134,12 +134,19 @@ def _newest_first(run: LiveRun) -> tuple[float, str]:
     return (-run.created_at.timestamp(), run.run_id)
 
 
-def previous_run(history: Sequence[LiveRun], current: LiveRun) -> LiveRun | None:
-    """Return the newest run before `current` that succeeded: failed, cancelled or running
-    runs are never baselines."""
+def previous_run(
+    history: Sequence[LiveRun], current: LiveRun, metric: str | None = None
+) -> LiveRun | None:
+    """Return the newest run before `current` that succeeded and reported `metric`.
+
+    Failed, cancelled or running runs are never baselines; nor is a finished run without a
+    value for the metric (its gate could only say n/a, which no change of the manifest fixes).
+    """
     mark = (current.created_at, current.run_id)
     for run in history:  # newest first
-        if run.phase is RunPhase.SUCCEEDED and (run.created_at, run.run_id) < mark:
+        if run.phase is not RunPhase.SUCCEEDED or (run.created_at, run.run_id) >= mark:
+            continue
+        if metric is None or run.metrics.value(metric) is not None:
             return run
     return None
 
@@ -151,7 +158,7 @@ def _baseline(
     primary: Mapping[str, Change],
 ) -> LiveRun | None:
     if threshold.baseline == "previous":
-        return previous_run(history, run)
+        return previous_run(history, run, threshold.metric)
     other = primary.get(threshold.baseline or "")
     if other is None or other.run is None or other.run.phase is not RunPhase.SUCCEEDED:
         return None  # the other resource has no finished run yet

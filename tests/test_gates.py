@@ -472,3 +472,15 @@ class TestRegressionViews:
             "verdict": "failed",
         } == properties
         assert case.find("failure") is not None
+
+
+def test_a_finished_run_without_the_metric_is_skipped_for_an_earlier_one():
+    """The newest earlier run reported no pass rate: the one before it is the baseline."""
+    r = declared(Kind.BLAND_EVAL_RUN, DROP3)
+    live = [
+        ran(r, "older", "ok", 5, rate=90.0),
+        ran(r, "no-rate", "ok", 3, rate=None),
+        ran(r, "current", "ok", 1, rate=89.0),
+    ]
+    _, status, gate = only_gate([r], live)
+    assert ("older", Outcome.PASSED) == (gate.regression.run_id, status.outcome)
