@@ -924,7 +924,7 @@ class TestResources:
         resources = load_manifests(config, environ={})
         expected = [
             ("BlandEvalRun/checkout-nightly", "evals/checkout.yaml:3", None, False),
-            ("BlandEvalRun/refunds-weekly", "evals/checkout.yaml:52", None, True),
+            ("BlandEvalRun/refunds-weekly", "evals/checkout.yaml:55", None, True),
         ]
         actual = [
             (str(r.address), str(r.source), r.natural_key, r.lifecycle.protect) for r in resources
@@ -938,7 +938,11 @@ class TestResources:
         expected = (
             (("dataset", '"2026-11"'),),
             2,
-            (Threshold(metric="pass_rate_pct", min=70), Threshold(metric="cost_usd", max=5)),
+            (
+                Threshold(metric="pass_rate_pct", min=70),
+                Threshold(metric="cost_usd", max=5),
+                Threshold(metric="pass_rate_pct", max_drop=5, baseline="previous"),
+            ),
         )
         assert expected == (
             nightly.lifecycle.triggers,
