@@ -82,3 +82,16 @@ def test_a_bound_without_a_baseline_is_refused(tmp_path: Path) -> None:
         "a.yaml:10: thresholds[0].max_drop: `max_drop` needs `baseline` too."
         " Add `baseline` or remove `max_drop`"
     ] == problems_of(tmp_path, valid_bland(tail=thresholds(line)))
+
+
+def test_a_misspelt_baseline_is_one_line_each_naming_the_fix(tmp_path: Path) -> None:
+    lines = thresholds(
+        "  - {metric: cost_usd, max_rise: 1, baseline: last}",
+        "  - {metric: cost_usd, max_rise: 1, baseline: {adress: BlandEvalRun/x}}",
+    )
+    assert [
+        "a.yaml:10: thresholds[0].baseline: must be previous, got last. Write previous",
+        "a.yaml:11: thresholds[1].baseline.address: missing required field `address`."
+        " Add `address`",
+        "a.yaml:11: thresholds[1].baseline.adress: unknown field `adress`. Did you mean `address`?",
+    ] == problems_of(tmp_path, valid_bland(tail=lines))
