@@ -8,12 +8,21 @@ one read per Arize task, never a GET per run) and the time to render each report
 the same result. The last line printed is one JSON object with the figures.
 
     python benchmarks/bench_status.py
+
+With `--baselines`: 1,000 Bland resources, each with 20 finished runs of history (19 of an
+older spec, then the current one), judged once with a regression gate (`baseline: previous`,
+and a Newcombe interval) and once with absolute gates only. Target: at most 1.5x the time,
+and the same requests (the list pages, never a GET per run).
+
+    python benchmarks/bench_status.py --baselines
 """
 
 from __future__ import annotations
 
 import json
 import math
+import statistics
+import sys
 import time
 from contextlib import ExitStack
 
@@ -28,6 +37,7 @@ from reconciler.model import (
     SourceLocation,
     Threshold,
     Vendor,
+    ownership_labels,
 )
 from reconciler.providers.config import ProviderConfig
 from reconciler.providers.registry import emulator_base_url, make_provider
@@ -162,5 +172,98 @@ def main() -> None:
     )
 
 
+REGRESSION = (
+    Threshold(metric="pass_rate_pct", max_drop=3, baseline="previous", confidence=0.95),
+    Threshold(metric="cost_usd", max_rise_pct=20, baseline="previous"),
+)
+ABSOLUTE = (Threshold(metric="pass_rate_pct", min=0), Threshold(metric="cost_usd", max=1000))
+
+
+def _bland(name: str, gates: tuple[Threshold, ...], dataset: str) -> Resource:
+    return Resource.build(
+        address=Address(Kind.BLAND_EVAL_RUN, name),
+        spec={
+            "call_ids": ["a1b2c3d4-0000-4000-8000-000000000001"],
+            "attached_agents": [{"eval_agent_id": "11111111-aaaa-4bbb-8ccc-000000000001"}],
+        },
+        lifecycle=Lifecycle(triggers=(("dataset", json.dumps(dataset)),)),
+        thresholds=gates,
+        source=SourceLocation(path="bench.yaml", line=1),
+    )
+
+
+def baselines(resources_n: int = 1_000, history_n: int = 20, repeats: int = 3) -> None:
+    """Time status with regression gates against status with absolute gates, same history."""
+    now = [time.time()]
+    server = emulator.make_server(
+        "127.0.0.1", 0, seed=2, time_scale=1_000_000.0, clock=lambda: now[0]
+    )
+    with_gates = [_bland(f"r-{n:04d}", REGRESSION, "new") for n in range(resources_n)]
+    without = [_bland(f"r-{n:04d}", ABSOLUTE, "new") for n in range(resources_n)]
+    for resource in with_gates:
+        older = _bland(resource.address.name, (), "old")
+        labels = dict(ownership_labels(older, workspace="bench", request_id="seed"))
+        server.bland.seed_runs(KEY, history_n - 1, metadata=labels, calls=1, spacing_s=60)
+    now[0] += 3600
+    for resource in with_gates:
+        labels = dict(ownership_labels(resource, workspace="bench", request_id="seed"))
+        server.bland.seed_runs(KEY, 1, metadata=labels, calls=1)
+    now[0] += 24 * 3600  # every run has finished
+    serving = ExitStack()
+    url = serving.enter_context(emulator.serve_in_thread(server, poll_interval=0.05))
+    bland = ProviderConfig(
+        vendor=Vendor.BLAND,
+        base_url=emulator_base_url(Vendor.BLAND, url),
+        api_key=Secret(KEY),
+    )
+    providers = {Vendor.BLAND: make_provider(bland)}
+    timings: dict[str, list[float]] = {"baselines": [], "absolute": []}
+    requests: dict[str, dict[str, int]] = {}
+    compared = 0
+    try:
+        for _ in range(repeats):
+            for name, resources in (("absolute", without), ("baselines", with_gates)):
+                server.requests.clear()
+                started = time.perf_counter()
+                result = wait_and_judge(resources, providers, workspace="bench", timeout_s=0)
+                timings[name].append(time.perf_counter() - started)
+                requests[name] = dict(server.requests)
+                if name == "baselines":
+                    compared = sum(
+                        1
+                        for s in result.resources
+                        for g in s.gates
+                        if g.regression is not None and g.regression.run_id is not None
+                    )
+    finally:
+        for provider in providers.values():
+            provider.close()
+        serving.close()
+    median = {k: statistics.median(v) for k, v in timings.items()}
+    ratio = median["baselines"] / median["absolute"]
+    runs = resources_n * history_n
+    print(f"{resources_n} resources x {history_n} runs ({runs} runs), median of {repeats}:")
+    print(f"  absolute gates   {median['absolute']:.2f} s  requests {requests['absolute']}")
+    print(f"  regression gates {median['baselines']:.2f} s  requests {requests['baselines']}")
+    print(f"  ratio {ratio:.2f}x (target <= 1.5x); {compared} gates compared with a baseline")
+    print(
+        json.dumps(
+            {
+                "bench": "status-baselines",
+                "resources": resources_n,
+                "runs": runs,
+                "absolute_s": round(median["absolute"], 3),
+                "baselines_s": round(median["baselines"], 3),
+                "ratio": round(ratio, 3),
+                "requests": requests,
+                "compared_gates": compared,
+            }
+        )
+    )
+
+
 if __name__ == "__main__":
-    main()
+    if "--baselines" in sys.argv[1:]:
+        baselines()
+    else:
+        main()

@@ -15,7 +15,8 @@ from statistics import NormalDist
 
 from reconciler.exitcodes import ExitCode
 from reconciler.model import LiveRun, Resource, Threshold
-from reconciler.vendors.base import RATE_METRICS
+from reconciler.stats import newcombe
+from reconciler.vendors.base import DIRECTIONS, RATE_METRICS
 
 # (The status result model lives here, below render/, so every renderer can draw it.)
 
@@ -38,6 +39,7 @@ class GateResult:
     bound: float | None = None  # the Wilson bound compared instead of the value, if any
     sample_size: int | None = None
     detail: str = ""
+    regression: Regression | None = None  # set for a gate with a baseline
 
     @property
     def name(self) -> str:
@@ -49,10 +51,36 @@ class GateResult:
             parts.append(f">= {t.min:g}")
         if t.max is not None:
             parts.append(f"<= {t.max:g}")
-        if t.equals is not None or (t.min is None and t.max is None):
+        for key, word in _BOUND_WORDS:
+            limit = getattr(t, key)
+            if limit is not None:
+                unit = "%" if key.endswith("_pct") else ""
+                parts.append(f"{word} <= {limit:g}{unit} vs {t.baseline}")
+        if t.equals is not None or (t.min is None and t.max is None and t.baseline is None):
             parts.append(f"== {_show(t.equals)}")
         confidence = f" @ {t.confidence:g}" if t.confidence is not None else ""
         return f"{what} {' and '.join(parts)}{confidence}"
+
+
+_BOUND_WORDS = (
+    ("max_drop", "drop"),
+    ("max_drop_pct", "drop"),
+    ("max_rise", "rise"),
+    ("max_rise_pct", "rise"),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Regression:
+    """What a regression gate compared: the baseline run and value, the change, its interval."""
+
+    baseline: str  # "previous" or the address named
+    run_id: str | None = None  # None: the baseline has no run yet
+    value: float | None = None
+    change: float | None = None  # current minus baseline, in the metric's points
+    interval: tuple[float, float] | None = None  # Newcombe interval of the change, in points
+    confidence: float | None = None
+    note: str = ""
 
 
 def _number(value: object) -> float | None:
@@ -77,8 +105,17 @@ def wilson_bounds(successes: float, n: float, confidence: float) -> tuple[float,
     return 100 * (centre - spread) / denominator, 100 * (centre + spread) / denominator
 
 
-def evaluate(threshold: Threshold, run: LiveRun) -> GateResult:
-    """Judge one threshold against one run, read by its provider (metrics and fields)."""
+def evaluate(threshold: Threshold, run: LiveRun, baseline: LiveRun | None = None) -> GateResult:
+    """Judge one threshold against one run, read by its provider (metrics and fields).
+
+    `baseline` is the run a regression gate compares with (None: it has none yet).
+    """
+    if threshold.baseline is not None:
+        return _regression(threshold, run, baseline)
+    return _absolute(threshold, run)
+
+
+def _absolute(threshold: Threshold, run: LiveRun) -> GateResult:
     if threshold.path is not None:
         value = run.fields.get(threshold.path)
         if value is None:
@@ -118,6 +155,78 @@ def evaluate(threshold: Threshold, run: LiveRun) -> GateResult:
         low, high = wilson_bounds(value / 100 * n, n, threshold.confidence)
         return _compare(threshold, value, (low, high), int(n))
     return _compare(threshold, value, None, int(n) if n else None)
+
+
+def _regression(threshold: Threshold, run: LiveRun, baseline: LiveRun | None) -> GateResult:
+    """Judge a regression gate (and any absolute bound beside it) against its baseline."""
+    name = threshold.baseline or ""
+    metric = threshold.metric or ""
+    has_absolute = any(x is not None for x in (threshold.min, threshold.max, threshold.equals))
+    absolute = _absolute(threshold, run) if has_absolute else None
+    if absolute is not None and absolute.verdict is Verdict.ERROR:
+        return absolute
+    value = run.metrics.value(metric)
+    if value is None:
+        what = f"{run.vendor.display_name} cannot give {metric} for this run (n/a)"
+        return GateResult(threshold=threshold, verdict=Verdict.ERROR, value=None, detail=what)
+    failures = [absolute.detail] if absolute is not None and absolute.detail else []
+    if baseline is None:
+        fails = threshold.fail_on_missing_baseline
+        note = f"no baseline yet ({name}): on_missing_baseline is {'fail' if fails else 'pass'}"
+        if fails:
+            failures.append(note)
+        return GateResult(
+            threshold=threshold,
+            verdict=Verdict.FAILED if failures else Verdict.PASSED,
+            value=value,
+            detail="; ".join(failures),
+            regression=Regression(baseline=name, note=note),
+        )
+    base = baseline.metrics.value(metric)
+    if base is None:
+        what = f"the baseline run {baseline.run_id} has no {metric} (n/a)"
+        return GateResult(threshold=threshold, verdict=Verdict.ERROR, value=value, detail=what)
+    direction = DIRECTIONS[metric]
+    change = value - base
+    interval: tuple[float, float] | None = None
+    n = run.metrics.sample_size
+    if threshold.confidence is not None and metric in RATE_METRICS:
+        n0 = baseline.metrics.sample_size
+        if not n or not n0:
+            what = "no sample to bound the change (n/a)"
+            return GateResult(threshold=threshold, verdict=Verdict.ERROR, value=value, detail=what)
+        low, high = newcombe(value / 100 * n, n, base / 100 * n0, n0, threshold.confidence)
+        interval = (100 * low, 100 * high)
+    # The change in the bad direction, positive when worse: the interval's far end if any.
+    if interval is not None:
+        worse = -interval[0] if direction > 0 else interval[1]
+    else:
+        worse = -change if direction > 0 else change
+    word = "drop" if direction > 0 else "rise"
+    shown = "the interval's far end" if interval is not None else "the change"
+    for key, _ in _BOUND_WORDS:
+        limit: float | None = getattr(threshold, key)
+        if limit is None:
+            continue
+        allowed = limit / 100 * abs(base) if key.endswith("_pct") else limit
+        unit = f"{limit:g}% of {_show(base)}" if key.endswith("_pct") else f"{limit:g}"
+        if worse > allowed + 1e-12:
+            failures.append(f"a {word} of {worse:.4g} ({shown}) is more than {unit}")
+    return GateResult(
+        threshold=threshold,
+        verdict=Verdict.FAILED if failures else Verdict.PASSED,
+        value=value,
+        sample_size=int(n) if n else None,
+        detail="; ".join(failures),
+        regression=Regression(
+            baseline=name,
+            run_id=baseline.run_id,
+            value=base,
+            change=change,
+            interval=interval,
+            confidence=threshold.confidence if interval is not None else None,
+        ),
+    )
 
 
 def _compare(
@@ -185,6 +294,8 @@ class ResourceStatus:
     gates: tuple[GateResult, ...] = ()
     detail: str = ""
     estimate_usd: float | None = None  # what a run of this spec is estimated to cost
+    # The last finished runs of its history up to the current one, oldest first, for trends.
+    trend: tuple[LiveRun, ...] = ()
 
     @property
     def cost_usd(self) -> float | None:

@@ -38,6 +38,7 @@ from reconciler.model import (
 )
 from reconciler.providers.config import ProviderConfig
 from reconciler.validation import instant_fields, schema_problems, show, validator
+from reconciler.vendors.base import DIRECTIONS, RATE_METRICS
 from reconciler.vendors.registry import kind_module
 from reconciler.yamlread import Document, Path_, Reader, dotted
 
@@ -91,6 +92,7 @@ def load_manifests(config: Config, *, environ: Mapping[str, str]) -> tuple[Resou
         resources_ += loaded
         problems += found
     problems += _duplicates(resources_)
+    problems += _missing_baselines(resources_)
     if not resources_ and not problems:
         problems.append(
             Problem(
@@ -256,6 +258,66 @@ def _rules(kind: Kind, document: Document, display: str) -> list[Problem]:
                     fix="Use it with `metric: pass_rate_pct` or `error_rate_pct`",
                 )
             )
+        problems += _regression_problems(document, display, n, threshold)
+    return problems
+
+
+_BOUNDS = {"max_drop": +1, "max_drop_pct": +1, "max_rise": -1, "max_rise_pct": -1}
+
+
+def _regression_problems(
+    document: Document, display: str, n: int, threshold: Mapping[str, Any]
+) -> list[Problem]:
+    """A regression bound needs a metric with a direction, bounded in its bad direction."""
+    bounds = [k for k in _BOUNDS if threshold.get(k) is not None]
+    if not bounds:
+        return []
+    problems: list[Problem] = []
+
+    def problem(key: str, message: str, fix: str) -> None:
+        where: Path_ = ("thresholds", n, key)
+        problems.append(
+            Problem(
+                path=display,
+                line=document.line_of(where),
+                field=dotted(where),
+                message=message,
+                fix=fix,
+            )
+        )
+
+    metric = threshold.get("metric")
+    if metric is None:
+        problem(
+            bounds[0],
+            "a regression bound needs a metric with a direction, not a `path`",
+            f"Use it with one of {', '.join(DIRECTIONS)}",
+        )
+        return problems
+    direction = DIRECTIONS.get(metric)
+    if direction is None:
+        problem(
+            bounds[0],
+            f"{metric} has no direction (neither higher nor lower is better)",
+            f"Bound a change of one of {', '.join(DIRECTIONS)}, or use min/max",
+        )
+        return problems
+    for key in bounds:
+        if _BOUNDS[key] != direction:
+            better = "higher" if direction > 0 else "lower"
+            right = "max_drop" if direction > 0 else "max_rise"
+            problem(
+                key,
+                f"{metric} is better {better}, so a regression is a "
+                f"{'drop' if direction > 0 else 'rise'}, not what `{key}` bounds",
+                f"Use `{right}` or `{right}_pct`",
+            )
+    if threshold.get("confidence") is not None and metric not in RATE_METRICS:
+        problem(
+            "confidence",
+            f"confidence needs a sample size, and {metric} is not a rate over one",
+            "Use it with `metric: pass_rate_pct` or `error_rate_pct`, or drop it",
+        )
     return problems
 
 
@@ -327,7 +389,44 @@ def _threshold(value: Mapping[str, Any]) -> Threshold:
         max=value.get("max"),
         equals=value.get("equals"),
         confidence=value.get("confidence"),
+        baseline=_baseline(value.get("baseline")),
+        max_drop=value.get("max_drop"),
+        max_rise=value.get("max_rise"),
+        max_drop_pct=value.get("max_drop_pct"),
+        max_rise_pct=value.get("max_rise_pct"),
+        fail_on_missing_baseline=value.get("on_missing_baseline") == "fail",
     )
+
+
+def _baseline(value: object) -> str | None:
+    if isinstance(value, Mapping):
+        return str(value["address"])
+    return None if value is None else str(value)
+
+
+def _missing_baselines(resources_: Iterable[Resource]) -> Iterator[Problem]:
+    """A `baseline: {address: ...}` must name another declared resource."""
+    declared = {str(r.address) for r in resources_}
+    for resource in resources_:
+        for n, threshold in enumerate(resource.thresholds):
+            named = threshold.baseline
+            if named is None or named == "previous":
+                continue
+            if named == str(resource.address):
+                message = "names the resource itself"
+                fix = "Use `baseline: previous` for its own earlier runs"
+            elif named not in declared:
+                message = f"{named} is not a declared resource, so it has no baseline value"
+                fix = "Name a resource declared in the manifests, as Kind/name"
+            else:
+                continue
+            yield Problem(
+                path=resource.source.path,
+                line=resource.source.line,
+                field=f"thresholds[{n}].baseline.address",
+                message=message,
+                fix=fix,
+            )
 
 
 def _duplicates(resources_: Iterable[Resource]) -> Iterator[Problem]:

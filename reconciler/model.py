@@ -154,6 +154,18 @@ class Threshold:
     max: float | None = None
     equals: str | int | float | bool | None = None
     confidence: float | None = None
+    # A regression gate: the change against a baseline, bounded in the bad direction.
+    baseline: str | None = None  # "previous", or the address of another declared resource
+    max_drop: float | None = None  # points
+    max_rise: float | None = None
+    max_drop_pct: float | None = None  # percent of the baseline value
+    max_rise_pct: float | None = None
+    fail_on_missing_baseline: bool = False  # `on_missing_baseline: fail`
+
+    @property
+    def is_regression(self) -> bool:
+        """Tell whether this threshold compares with a baseline."""
+        return self.baseline is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)

@@ -191,6 +191,26 @@ class Session:
             result = dataclasses.replace(result, timed_out=False)
         return result
 
+    def history(self, glob: str | None) -> tuple[tuple[Resource, tuple[LiveRun, ...]], ...]:
+        """Each declared resource matching `glob`, with its runs newest first (list pages only)."""
+        from reconciler.live import gather_live_state
+        from reconciler.plan import unmatched_globs
+        from reconciler.scope import scope_matcher
+        from reconciler.status import history_of
+
+        config, resources = self.load()
+        globs = (glob,) if glob else ()
+        for unmatched in unmatched_globs(globs, resources=resources, runs=()):
+            raise ConfigError(
+                f"history {unmatched!r} matches no declared address. `reconciler history` without "
+                "a glob lists them all (they look like BlandEvalRun/checkout-nightly)"
+            )
+        in_scope = scope_matcher(globs, ())
+        chosen = tuple(r for r in resources if in_scope(str(r.address)))
+        runs = gather_live_state(self._open(chosen), chosen).runs
+        histories = history_of(chosen, runs, workspace=config.workspace)
+        return tuple((r, histories[str(r.address)]) for r in chosen)
+
     def wait_for(self, plan: Plan, *, timeout_s: float, progress: Progress) -> StatusResult:
         """`apply --wait`: wait for the plan's resources and judge them, as `status` does."""
         chosen = {str(c.resource.address): c.resource for c in plan.changes if c.resource}
@@ -199,14 +219,17 @@ class Session:
     def _wait(
         self, resources: Sequence[Resource], *, timeout_s: float, progress: Progress
     ) -> StatusResult:
-        from reconciler.status import wait_and_judge
+        from reconciler.status import baseline_resources, wait_and_judge
 
+        # A gate may compare with another resource's run, in scope or not (`--target`).
+        baselines = baseline_resources(resources, self.load()[1])
         return wait_and_judge(
             resources,
-            self._open(resources),
+            self._open([*resources, *baselines]),
             workspace=self.config.workspace,
             timeout_s=timeout_s,
             progress=progress,
+            baselines=baselines,
         )
 
     # --- providers and the embedded emulator -------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -24,18 +25,24 @@ from reconciler.errors import OutOfTimeError, ProviderError, TransientProviderEr
 from reconciler.gates import Outcome, ResourceStatus, StatusResult, Verdict, evaluate
 from reconciler.live import gather_live_state
 from reconciler.model import (
+    LABEL_ADDRESS,
+    LABEL_WORKSPACE,
     Action,
     Change,
+    Kind,
     LiveRun,
     PlanSettings,
     Reason,
     Resource,
     RunPhase,
+    Threshold,
     Vendor,
 )
 from reconciler.plan import plan
 from reconciler.providers.base import Provider
 from reconciler.providers.deadline import deadline
+from reconciler.vendors.base import IdentityMode, NaturalKey
+from reconciler.vendors.registry import vendor_module
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +51,19 @@ MAX_POLL_S = 30.0
 
 
 def judge(
-    resources: Sequence[Resource], live: Sequence[LiveRun], *, workspace: str
+    resources: Sequence[Resource],
+    live: Sequence[LiveRun],
+    *,
+    workspace: str,
+    baselines: Sequence[Resource] = (),
 ) -> StatusResult:
-    """Judge every resource against the live runs (pure but for the clock of `now`)."""
+    """Judge every resource against the live runs (pure but for the clock of `now`).
+
+    `baselines` are resources outside the scope that a `baseline: {address: ...}` names:
+    planned for their current run, never judged themselves.
+    """
     settings = PlanSettings(workspace=workspace, now=datetime.now(UTC))
-    the_plan = plan(resources, live, settings=settings)
+    the_plan = plan([*resources, *baselines], live, settings=settings)
     primary: dict[str, Change] = {}
     for change in the_plan.changes:
         if change.resource is None or change.action is Action.CANCEL:
@@ -56,13 +71,106 @@ def judge(
         if change.reason is Reason.PROTECTED:
             continue
         primary.setdefault(str(change.resource.address), change)
-    statuses = [_status(r, primary[str(r.address)]) for r in resources]
+    histories = history_of(resources, live, workspace=workspace)
+    statuses = [
+        _status(r, primary[str(r.address)], histories.get(str(r.address), ()), primary)
+        for r in resources
+    ]
     return StatusResult(
         workspace=workspace, resources=tuple(sorted(statuses, key=lambda s: s.resource.address))
     )
 
 
-def _status(resource: Resource, change: Change) -> ResourceStatus:
+def baseline_resources(
+    chosen: Sequence[Resource], declared: Sequence[Resource]
+) -> tuple[Resource, ...]:
+    """Return the declared resources outside `chosen` whose runs a chosen gate compares with."""
+    inside = {str(r.address) for r in chosen}
+    named = {
+        t.baseline for r in chosen for t in r.thresholds if t.baseline not in (None, "previous")
+    }
+    return tuple(r for r in declared if str(r.address) in named and str(r.address) not in inside)
+
+
+def history_of(
+    resources: Sequence[Resource], live: Sequence[LiveRun], *, workspace: str
+) -> dict[str, tuple[LiveRun, ...]]:
+    """Return each resource's runs from the listed live state, newest first, by address.
+
+    A resource's history is every run of it, of any spec: at a labelling vendor (Bland) the
+    runs this workspace labelled with its address; at a keyed vendor (Adaline, Arize) the runs
+    with its natural key at Adaline (prompt, evaluator and dataset), and at Arize the runs of
+    its task (any window or experiment).
+    One pass over the runs, no request: the list pages already hold them.
+    """
+    by_address: dict[str, list[LiveRun]] = defaultdict(list)
+    by_key: dict[object, list[LiveRun]] = defaultdict(list)
+    for run in live:
+        if run.natural_key is not None:
+            by_key[_history_key(run.natural_key)].append(run)
+        elif run.labels and vendor_module(run.vendor).IDENTITY is IdentityMode.LABELS:
+            labels = dict(run.labels)
+            if labels.get(LABEL_WORKSPACE) == workspace and LABEL_ADDRESS in labels:
+                by_address[labels[LABEL_ADDRESS]].append(run)
+    histories: dict[str, tuple[LiveRun, ...]] = {}
+    for resource in resources:
+        address = str(resource.address)
+        if resource.natural_key is not None:
+            runs = by_key.get(_history_key(resource.natural_key), [])
+        else:
+            runs = by_address.get(address, [])
+        histories[address] = tuple(sorted(runs, key=_newest_first))
+    return histories
+
+
+def _history_key(key: NaturalKey) -> object:
+    """Arize's history is the task's (every window and experiment); Adaline's the whole key."""
+    if key.kind is Kind.ARIZE_TASK_RUN:
+        return (key.kind, key.container)
+    return key
+
+
+def _newest_first(run: LiveRun) -> tuple[float, str]:
+    return (-run.created_at.timestamp(), run.run_id)
+
+
+def previous_run(
+    history: Sequence[LiveRun], current: LiveRun, metric: str | None = None
+) -> LiveRun | None:
+    """Return the newest run before `current` that succeeded and reported `metric`.
+
+    Failed, cancelled or running runs are never baselines; nor is a finished run without a
+    value for the metric (its gate could only say n/a, which no change of the manifest fixes).
+    """
+    mark = (current.created_at, current.run_id)
+    for run in history:  # newest first
+        if run.phase is not RunPhase.SUCCEEDED or (run.created_at, run.run_id) >= mark:
+            continue
+        if metric is None or run.metrics.value(metric) is not None:
+            return run
+    return None
+
+
+def _baseline(
+    threshold: Threshold,
+    run: LiveRun,
+    history: Sequence[LiveRun],
+    primary: Mapping[str, Change],
+) -> LiveRun | None:
+    if threshold.baseline == "previous":
+        return previous_run(history, run, threshold.metric)
+    other = primary.get(threshold.baseline or "")
+    if other is None or other.run is None or other.run.phase is not RunPhase.SUCCEEDED:
+        return None  # the other resource has no finished run yet
+    return other.run
+
+
+def _status(
+    resource: Resource,
+    change: Change,
+    history: Sequence[LiveRun] = (),
+    primary: Mapping[str, Change] | None = None,
+) -> ResourceStatus:
     run = change.run
     if change.reason is Reason.ATTEMPTS_EXHAUSTED:
         detail = f"{change.attempts} runs of this spec failed or were cancelled"
@@ -80,7 +188,11 @@ def _status(resource: Resource, change: Change) -> ResourceStatus:
             return ResourceStatus(resource=resource, run=run, outcome=Outcome.RUNNING)
         detail = f"its run is {run.status}, which reconciler does not know"
         return ResourceStatus(resource=resource, run=run, outcome=Outcome.ERROR, detail=detail)
-    gates = tuple(evaluate(t, run) for t in resource.thresholds)
+    gates = tuple(
+        evaluate(t, run, _baseline(t, run, history, primary or {}) if t.baseline else None)
+        for t in resource.thresholds
+    )
+    trend = _trend(history, run) if any(t.metric for t in resource.thresholds) else ()
     verdicts = {g.verdict for g in gates}
     if Verdict.ERROR in verdicts:
         outcome = Outcome.ERROR
@@ -88,7 +200,19 @@ def _status(resource: Resource, change: Change) -> ResourceStatus:
         outcome = Outcome.FAILED
     else:
         outcome = Outcome.PASSED
-    return ResourceStatus(resource=resource, run=run, outcome=outcome, gates=gates)
+    return ResourceStatus(resource=resource, run=run, outcome=outcome, gates=gates, trend=trend)
+
+
+TREND_RUNS = 10  # how many finished runs a trend chart and sparkline show
+
+
+def _trend(history: Sequence[LiveRun], current: LiveRun) -> tuple[LiveRun, ...]:
+    """Return the last finished runs up to and including `current`, oldest first."""
+    mark = (current.created_at, current.run_id)
+    earlier = [
+        r for r in history if r.phase is RunPhase.SUCCEEDED and (r.created_at, r.run_id) < mark
+    ]
+    return (*reversed(earlier[: TREND_RUNS - 1]), current)
 
 
 def _with_estimates(
@@ -115,6 +239,7 @@ def wait_and_judge(
     *,
     workspace: str,
     timeout_s: float,
+    baselines: Sequence[Resource] = (),
     progress: Callable[[StatusResult], None] = lambda result: None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -131,7 +256,7 @@ def wait_and_judge(
     with deadline(time.monotonic() + timeout_s, what=f"status --timeout {timeout_s:g}"):
         while True:
             try:
-                runs = gather_live_state(providers, resources).runs
+                runs = gather_live_state(providers, [*resources, *baselines]).runs
             except ProviderError as error:
                 if last is None or not _out_of_time(error, late=clock() - started >= timeout_s):
                     raise
@@ -139,7 +264,7 @@ def wait_and_judge(
                 result, runs = last
                 elapsed = clock() - started
                 return _final(result, providers, runs, elapsed=elapsed, waited=True)
-            result = judge(resources, runs, workspace=workspace)
+            result = judge(resources, runs, workspace=workspace, baselines=baselines)
             elapsed = clock() - started
             result = StatusResult(
                 workspace=workspace, resources=result.resources, elapsed_s=elapsed

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from reconciler.gates import Verdict, evaluate, wilson_bounds
-from reconciler.model import RunFields, RunMetrics, Threshold, Vendor
+from reconciler.gates import Outcome, Verdict, evaluate, wilson_bounds
+from reconciler.model import (
+    Address,
+    Kind,
+    Lifecycle,
+    LiveRun,
+    Resource,
+    RunFields,
+    RunMetrics,
+    RunPhase,
+    SourceLocation,
+    Threshold,
+    Vendor,
+    ownership_labels,
+)
+from reconciler.status import judge
 from reconciler.vendors.base import METRICS
 from reconciler.vendors.registry import vendor_module
 from tests.observed import observed
@@ -199,3 +214,273 @@ class TestPathThresholds:
             fields.canonical("metadata"),
             fields.canonical("missing"),
         )
+
+
+# --- regression gates: a baseline from the listed history ------------------------------------
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+DROP3 = Threshold(metric="pass_rate_pct", max_drop=3, baseline="previous")
+
+SPECS = {
+    Kind.BLAND_EVAL_RUN: {"call_ids": ["c1"], "attached_agents": [{"eval_agent_id": "a"}]},
+    Kind.ADALINE_EVALUATION: {"promptId": "p1", "evaluatorId": "e1", "datasetId": "d1"},
+    Kind.ARIZE_TASK_RUN: {
+        "task_id": "task-1",
+        "data_start_time": "2026-10-01T00:00:00Z",
+        "data_end_time": "2026-10-31T00:00:00Z",
+    },
+}
+STATUS_WORDS = {
+    Kind.BLAND_EVAL_RUN: {"ok": "COMPLETE", "failed": "FAILED", "cancelled": "CANCELLED"},
+    Kind.ADALINE_EVALUATION: {"ok": "completed", "failed": "failed", "cancelled": "cancelled"},
+    Kind.ARIZE_TASK_RUN: {"ok": "completed", "failed": "failed", "cancelled": "cancelled"},
+}
+
+
+RUNNING = {
+    Kind.BLAND_EVAL_RUN: "RUNNING",
+    Kind.ADALINE_EVALUATION: "running",
+    Kind.ARIZE_TASK_RUN: "running",
+}
+OLDER_SPEC: dict[Kind, dict[str, object]] = {
+    Kind.BLAND_EVAL_RUN: {"call_ids": ["c0"]},
+    Kind.ADALINE_EVALUATION: {},
+    Kind.ARIZE_TASK_RUN: {"data_end_time": "2026-10-30T00:00:00Z"},
+}
+
+
+def declared(kind: Kind, *thresholds: Threshold, name: str = "a", **spec: object) -> Resource:
+    return Resource.build(
+        address=Address(kind, name),
+        spec={**SPECS[kind], **spec},
+        lifecycle=Lifecycle(),
+        thresholds=thresholds,
+        source=SourceLocation(path="x.yaml", line=1),
+    )
+
+
+def ran(
+    of: Resource,
+    run_id: str,
+    word: str,
+    age_days: int,
+    *,
+    rate: float | None = None,
+    n: int = 1000,
+    status: str | None = None,
+    spec_of: Resource | None = None,
+) -> LiveRun:
+    """A run of `of` (or of an older spec `spec_of`), `age_days` old, with a pass rate."""
+    kind = of.address.kind
+    text = status or STATUS_WORDS[kind][word]
+    basis = spec_of or of
+    return LiveRun(
+        vendor=kind.vendor,
+        run_id=run_id,
+        status=text,
+        phase=RunPhase.from_status(text) if kind is Kind.BLAND_EVAL_RUN else _phase(word),
+        created_at=T0 - timedelta(days=age_days),
+        labels=ownership_labels(basis, workspace="ws", request_id=run_id)
+        if kind is Kind.BLAND_EVAL_RUN
+        else (),
+        natural_key=basis.natural_key,
+        created_by="ws" if kind is not Kind.BLAND_EVAL_RUN else None,
+        metrics=RunMetrics(pass_rate_pct=rate, sample_size=n, cost_usd=1.0),
+    )
+
+
+def _phase(word: str) -> RunPhase:
+    return {
+        "ok": RunPhase.SUCCEEDED,
+        "failed": RunPhase.FAILED,
+        "cancelled": RunPhase.CANCELLED,
+        "running": RunPhase.ACTIVE,
+    }[word]
+
+
+def only_gate(resources, live):
+    result = judge(resources, live, workspace="ws")
+    status = next(s for s in result.resources if s.resource is resources[0])
+    return result, status, status.gates[0]
+
+
+@pytest.mark.parametrize("kind", list(SPECS))
+class TestBaselineSelection:
+    def test_the_baseline_is_the_newest_earlier_run_that_succeeded(self, kind):
+        """Older good run 90 %, then a failed and a cancelled one: the 90 % run is compared."""
+        old = declared(kind, DROP3, **OLDER_SPEC[kind])
+        new = declared(kind, DROP3)
+        live = [
+            ran(old, "good", "ok", 5, rate=90.0),
+            ran(old, "older-good", "ok", 9, rate=50.0),
+            ran(old, "broke", "failed", 4, rate=10.0),
+            ran(old, "stopped", "cancelled", 3, rate=10.0),
+            ran(new, "current", "ok", 1, rate=85.0),
+        ]
+        result, status, gate = only_gate([new], live)
+        assert gate.regression is not None
+        assert ("good", 90.0) == (gate.regression.run_id, gate.regression.value)
+        assert (Outcome.FAILED, 3) == (status.outcome, result.exit_code)
+        assert "a drop of 5 (the change) is more than 3" == gate.detail
+
+    def test_a_run_still_running_or_a_newer_one_is_never_the_baseline(self, kind):
+        """A running run and a run newer than the current one are skipped: no baseline yet."""
+        r = declared(kind, DROP3)
+        other_spec = declared(kind, **OLDER_SPEC[kind])
+        live = [
+            ran(r, "busy", "running", 3, rate=99.0, status=RUNNING[kind], spec_of=other_spec),
+            ran(r, "current", "ok", 1, rate=85.0),
+            ran(r, "newer", "ok", 0, rate=99.0, spec_of=other_spec),
+        ]
+        if kind is Kind.ADALINE_EVALUATION:  # one key: any other run of it would be current
+            live = [live[1]]
+        _, status, gate = only_gate([r], live)
+        assert gate.regression is not None
+        assert gate.regression.run_id is None
+        assert "no baseline yet (previous): on_missing_baseline is pass" == gate.regression.note
+        assert Outcome.PASSED == status.outcome
+
+
+class TestRegressionVerdicts:
+    def test_a_small_drop_within_the_bound_passes(self):
+        r = declared(Kind.BLAND_EVAL_RUN, DROP3)
+        live = [ran(r, "base", "ok", 5, rate=90.0), ran(r, "current", "ok", 1, rate=88.0)]
+        _, status, gate = only_gate([r], live)
+        assert (Outcome.PASSED, -2.0) == (status.outcome, gate.regression.change)
+
+    def test_a_missing_baseline_fails_when_the_threshold_says_so(self):
+        strict = Threshold(
+            metric="pass_rate_pct", max_drop=3, baseline="previous", fail_on_missing_baseline=True
+        )
+        r = declared(Kind.BLAND_EVAL_RUN, strict)
+        result, status, gate = only_gate([r], [ran(r, "current", "ok", 1, rate=88.0)])
+        assert (Outcome.FAILED, 3) == (status.outcome, result.exit_code)
+        assert "no baseline yet (previous): on_missing_baseline is fail" == gate.detail
+
+    def test_with_confidence_a_drop_that_may_be_real_fails_on_a_small_sample(self):
+        """90 % -> 89 % on 100 items each: the Newcombe lower limit is far below -3."""
+        gate_95 = Threshold(
+            metric="pass_rate_pct", max_drop=3, baseline="previous", confidence=0.95
+        )
+        r = declared(Kind.BLAND_EVAL_RUN, gate_95)
+        live = [ran(r, "b", "ok", 5, rate=90.0, n=100), ran(r, "c", "ok", 1, rate=89.0, n=100)]
+        _, status, gate = only_gate([r], live)
+        low, _high = gate.regression.interval
+        assert Outcome.FAILED == status.outcome
+        assert low == pytest.approx(100 * newcombe_low(89, 100, 90, 100))
+        assert gate.detail.startswith(f"a drop of {-low:.4g} (the interval's far end)")
+
+    def test_with_confidence_a_large_sample_shows_non_inferiority(self):
+        """90 % -> 90 % on 20,000 items each: the lower limit is about -0.6, within 3."""
+        gate_95 = Threshold(
+            metric="pass_rate_pct", max_drop=3, baseline="previous", confidence=0.95
+        )
+        r = declared(Kind.BLAND_EVAL_RUN, gate_95)
+        live = [
+            ran(r, "b", "ok", 5, rate=90.0, n=20_000),
+            ran(r, "c", "ok", 1, rate=90.0, n=20_000),
+        ]
+        _, status, _ = only_gate([r], live)
+        assert Outcome.PASSED == status.outcome
+
+    def test_a_percent_rise_of_cost_is_bounded_against_another_resource(self):
+        """cost 1.30 against main's 1.00 with max_rise_pct 20: failed, main's run named."""
+        cost = Threshold(metric="cost_usd", max_rise_pct=20, baseline="BlandEvalRun/main")
+        pr = declared(Kind.BLAND_EVAL_RUN, cost, name="pr")
+        main = declared(Kind.BLAND_EVAL_RUN, name="main", call_ids=["c2"])
+        pr_run = ran(pr, "pr-run", "ok", 1, rate=90.0)
+        pr_run = LiveRun(**{**_fields(pr_run), "metrics": RunMetrics(cost_usd=1.3)})
+        live = [pr_run, ran(main, "main-run", "ok", 2, rate=90.0)]
+        _, status, gate = only_gate([pr, main], live)
+        assert (Outcome.FAILED, "main-run") == (status.outcome, gate.regression.run_id)
+        assert "a rise of 0.3 (the change) is more than 20% of 1" == gate.detail
+
+
+def _fields(run: LiveRun) -> dict:
+    return {name: getattr(run, name) for name in LiveRun.__slots__}
+
+
+def newcombe_low(x1, n1, x2, n2):
+    from reconciler.stats import newcombe
+
+    return newcombe(x1, n1, x2, n2, 0.95)[0]
+
+
+@pytest.fixture
+def regressed():
+    """A 90 % baseline, a current 85 % run on 1,000 items: a 95 % Newcombe gate fails."""
+    gate = Threshold(metric="pass_rate_pct", max_drop=3, baseline="previous", confidence=0.95)
+    r = declared(Kind.BLAND_EVAL_RUN, gate)
+    live = [ran(r, "base-run", "ok", 5, rate=90.0), ran(r, "cur-run", "ok", 1, rate=85.0)]
+    return judge([r], live, workspace="ws")
+
+
+class TestRegressionViews:
+    def test_the_table_shows_baseline_change_interval_and_verdict(self, regressed):
+        from reconciler.render.status import render_status_text
+
+        line = render_status_text(regressed).splitlines()[1]
+        assert line.startswith(
+            "    FAIL  pass_rate_pct drop <= 3 vs previous @ 0.95 = 85"
+            " vs previous base-run = 90, change -5 (95% interval -7.90 to -2.10)"
+        )
+        assert line.endswith("a drop of 7.903 (the interval's far end) is more than 3")
+        assert 3 == regressed.exit_code
+
+    def test_json_carries_the_baseline_and_validates(self, regressed):
+        import jsonschema
+
+        from reconciler.render.status import render_status_json
+
+        schema = json.loads((FIXTURES.parents[1] / "schemas" / "status.schema.json").read_text())
+        document = json.loads(render_status_json(regressed))
+        jsonschema.validate(document, schema)
+        baseline = document["resources"][0]["gates"][0]["baseline"]
+        assert ("base-run", 90.0, -5.0) == (
+            baseline["run_id"],
+            baseline["value"],
+            baseline["change"],
+        )
+        assert [-7.9, -2.1] == [round(v, 2) for v in baseline["interval"]]
+
+    def test_markdown_shows_the_comparison_in_the_gate_row(self, regressed):
+        from reconciler.render.status import render_status_markdown
+
+        text = render_status_markdown(regressed)
+        assert (
+            "| pass_rate_pct drop <= 3 vs previous @ 0.95 **failed** | 85 vs previous"
+            " base-run = 90, change -5 (95% interval -7.90 to -2.10) |"
+        ) in text
+
+    def test_junit_carries_the_comparison_as_properties(self, regressed):
+        from xml.etree import ElementTree
+
+        from reconciler.render.status import render_status_junit
+
+        root = ElementTree.fromstring(render_status_junit(regressed))
+        case = root.find(".//testcase")
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert {
+            "baseline": "previous",
+            "baseline_run": "base-run",
+            "baseline_value": "90",
+            "current_value": "85",
+            "change": "-5",
+            "interval_low": "-7.90321",
+            "interval_high": "-2.10462",
+            "confidence": "0.95",
+            "verdict": "failed",
+        } == properties
+        assert case.find("failure") is not None
+
+
+def test_a_finished_run_without_the_metric_is_skipped_for_an_earlier_one():
+    """The newest earlier run reported no pass rate: the one before it is the baseline."""
+    r = declared(Kind.BLAND_EVAL_RUN, DROP3)
+    live = [
+        ran(r, "older", "ok", 5, rate=90.0),
+        ran(r, "no-rate", "ok", 3, rate=None),
+        ran(r, "current", "ok", 1, rate=89.0),
+    ]
+    _, status, gate = only_gate([r], live)
+    assert ("older", Outcome.PASSED) == (gate.regression.run_id, status.outcome)

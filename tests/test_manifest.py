@@ -552,7 +552,10 @@ class TestThresholds:
     def test_gate_without_bound(self, tmp_path: Path) -> None:
         """A threshold without min, max or equals names all three."""
         text = valid_bland(tail=("thresholds:", "  - {metric: score_mean}"))
-        expected = ["a.yaml:10: thresholds[0]: needs `min`, `max` or `equals`. Add one of them"]
+        expected = [
+            "a.yaml:10: thresholds[0]: needs `min`, `max`, `equals`, `max_drop`, `max_rise`, "
+            "`max_drop_pct` or `max_rise_pct`. Add one of them"
+        ]
         assert expected == problems_of(tmp_path, text)
 
     def test_gate_with_metric_and_path(self, tmp_path: Path) -> None:
@@ -921,7 +924,7 @@ class TestResources:
         resources = load_manifests(config, environ={})
         expected = [
             ("BlandEvalRun/checkout-nightly", "evals/checkout.yaml:3", None, False),
-            ("BlandEvalRun/refunds-weekly", "evals/checkout.yaml:52", None, True),
+            ("BlandEvalRun/refunds-weekly", "evals/checkout.yaml:55", None, True),
         ]
         actual = [
             (str(r.address), str(r.source), r.natural_key, r.lifecycle.protect) for r in resources
@@ -935,7 +938,11 @@ class TestResources:
         expected = (
             (("dataset", '"2026-11"'),),
             2,
-            (Threshold(metric="pass_rate_pct", min=70), Threshold(metric="cost_usd", max=5)),
+            (
+                Threshold(metric="pass_rate_pct", min=70),
+                Threshold(metric="cost_usd", max=5),
+                Threshold(metric="pass_rate_pct", max_drop=5, baseline="previous"),
+            ),
         )
         assert expected == (
             nightly.lifecycle.triggers,

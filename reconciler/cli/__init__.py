@@ -1,8 +1,9 @@
 """The command line: parse, call the session, render, return an exit code.
 
 One module per group of commands (`plan`: validate, plan, apply; `status`: status, comment;
-`tools`: emulator, init, schema) under the frame in `app` (global options, the one error
-boundary). Exit codes come from the one table, `ExitCode` (docs/reference/cli.md).
+`history`: history; `tools`: emulator, init, schema) under the frame in `app` (global
+options, the one error boundary). Exit codes come from the one table, `ExitCode`
+(docs/reference/cli.md).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 import click
 
 from reconciler.cli.app import DebugTraceback, ReconcilerGroup, global_options
+from reconciler.cli.history import history_command
 from reconciler.cli.plan import apply, plan, validate
 from reconciler.cli.status import comment_command, status
 from reconciler.cli.tools import emulator_command, init_command, schema_command
@@ -55,6 +57,7 @@ for _command in (
     plan,
     apply,
     status,
+    history_command,
     comment_command,
     emulator_command,
     init_command,

@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 from reconciler.gates import GateResult, Outcome, ResourceStatus, StatusResult, Verdict
 from reconciler.render import money
 from reconciler.render.markdown import CiRun, escape, marker
+from reconciler.render.trend import mermaid_charts, trend_lines
 
 FORMAT_VERSION = "1.0"
 MAX_MARKDOWN = 65_536
@@ -36,6 +37,35 @@ def _value(gate: GateResult) -> str:
     if gate.bound is not None:
         text += f" (bound {gate.bound:.2f}, n={gate.sample_size})"
     return text
+
+
+def _number(value: float, metric: str | None) -> str:
+    return money.usd(value) if metric == "cost_usd" else f"{value:.4g}"
+
+
+def _comparison(gate: GateResult) -> str:
+    """Say what a regression gate compared: baseline run and value, change, interval."""
+    r = gate.regression
+    if r is None:
+        return ""
+    if r.run_id is None or r.value is None or r.change is None:
+        return r.note
+    metric = gate.threshold.metric
+    change = (
+        ("-" if r.change < 0 else "+") + money.usd(abs(r.change))
+        if metric == "cost_usd"
+        else f"{r.change:+.4g}"
+    )
+    text = f"vs {r.baseline} {r.run_id} = {_number(r.value, metric)}, change {change}"
+    if r.interval is not None and r.confidence is not None:
+        low, high = r.interval
+        text += f" ({r.confidence:.0%} interval {low:+.2f} to {high:+.2f})"
+    return text
+
+
+def _value_and_change(gate: GateResult) -> str:
+    comparison = _comparison(gate)
+    return f"{_value(gate)} {comparison}" if comparison else _value(gate)
 
 
 def _run(status: ResourceStatus) -> str:
@@ -65,7 +95,8 @@ def render_status_text(result: StatusResult) -> str:
         for gate in status.gates:
             mark = {"passed": "ok", "failed": "FAIL", "error": "ERROR"}[gate.verdict.value]
             detail = f"  {gate.detail}" if gate.detail else ""
-            lines.append(f"    {mark:5} {gate.name} = {_value(gate)}{detail}")
+            lines.append(f"    {mark:5} {gate.name} = {_value_and_change(gate)}{detail}")
+        lines += trend_lines(status)
     lines += ["", result.summary]
     return "\n".join(lines) + "\n"
 
@@ -100,12 +131,28 @@ def status_document(result: StatusResult) -> dict[str, object]:
                         "bound": g.bound,
                         "sample_size": g.sample_size,
                         "detail": g.detail or None,
+                        "baseline": _baseline_document(g),
                     }
                     for g in s.gates
                 ],
             }
             for s in result.resources
         ],
+    }
+
+
+def _baseline_document(gate: GateResult) -> dict[str, object] | None:
+    r = gate.regression
+    if r is None:
+        return None
+    return {
+        "name": r.baseline,
+        "run_id": r.run_id,
+        "value": r.value,
+        "change": r.change,
+        "interval": list(r.interval) if r.interval is not None else None,
+        "confidence": r.confidence,
+        "note": r.note,
     }
 
 
@@ -146,7 +193,8 @@ def render_status_markdown(
             rows.append(f"{first} {cost} | {escape(status.detail or '-')} | |")
         for gate in status.gates:
             mark = "" if gate.verdict is Verdict.PASSED else f" **{gate.verdict.value}**"
-            rows.append(f"{first} {cost} | {escape(gate.name)}{mark} | {escape(_value(gate))} |")
+            value = escape(_value_and_change(gate))
+            rows.append(f"{first} {cost} | {escape(gate.name)}{mark} | {value} |")
             first, cost = "| | | |", ""  # the resource's own cells once, on its first row
     text = "\n".join(head)
     shown = 0
@@ -155,6 +203,23 @@ def render_status_markdown(
             break
         text += "\n" + row
         shown += 1
+    # The charts come after every row, so they are the first thing cut to fit.
+    charts = [chart for status in result.resources for chart in mermaid_charts(status)]
+    drawn = 0
+    if shown == len(rows) and charts:
+        section = "\n\n#### Trends of the gated metrics (last finished runs, oldest first)\n"
+        for chart in charts:
+            if len(text) + len(section) + len(chart) + 400 > limit:
+                break
+            section += "\n" + chart + "\n"
+            drawn += 1
+        if drawn:
+            text += section.rstrip("\n")
+    if drawn < len(charts):
+        text += (
+            f"\n\n_{len(charts) - drawn} of {len(charts)} trend chart(s) are not shown, to keep"
+            f" the comment within {MAX_MARKDOWN:,} characters; the table's rows come first._"
+        )
     if shown < len(rows):
         text += (
             f"\n\n_{len(rows) - shown} of {len(rows)} row(s) are not shown: a comment holds at "
@@ -174,10 +239,11 @@ def render_status_junit(result: StatusResult) -> str:
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(failures))
         suite.set("errors", str(errors))
-        for name, kind, message in cases:
+        for (name, kind, message), gate in zip(cases, _gates_of(status, cases), strict=True):
             case = ElementTree.SubElement(
                 suite, "testcase", name=name, classname=str(status.resource.address)
             )
+            _properties(case, gate)
             if kind:
                 ElementTree.SubElement(case, kind, message=message).text = message
     suites.set("tests", str(sum(int(s.get("tests", "0")) for s in suites)))
@@ -185,6 +251,37 @@ def render_status_junit(result: StatusResult) -> str:
     suites.set("errors", str(sum(int(s.get("errors", "0")) for s in suites)))
     xml: str = ElementTree.tostring(suites, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + xml + "\n"
+
+
+def _gates_of(status: ResourceStatus, cases: list[tuple[str, str, str]]) -> list[GateResult | None]:
+    """Pair each testcase with its gate (None for a case that stands for the run)."""
+    if len(cases) == len(status.gates):
+        return list(status.gates)
+    return [None] * len(cases)
+
+
+def _properties(case: ElementTree.Element, gate: GateResult | None) -> None:
+    """Carry a regression gate's comparison as testcase properties."""
+    if gate is None or gate.regression is None:
+        return
+    r = gate.regression
+    values: dict[str, object] = {
+        "baseline": r.baseline,
+        "baseline_run": r.run_id,
+        "baseline_value": r.value,
+        "current_value": gate.value,
+        "change": r.change,
+        "interval_low": r.interval[0] if r.interval else None,
+        "interval_high": r.interval[1] if r.interval else None,
+        "confidence": r.confidence,
+        "verdict": gate.verdict.value,
+        "note": r.note or None,
+    }
+    properties = ElementTree.SubElement(case, "properties")
+    for name, value in values.items():
+        if value is not None:
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+            ElementTree.SubElement(properties, "property", name=name, value=shown)
 
 
 def _cases(status: ResourceStatus) -> list[tuple[str, str, str]]:

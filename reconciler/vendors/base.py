@@ -95,6 +95,15 @@ METRICS = (
     "sample_size",
 )
 RATE_METRICS = ("pass_rate_pct", "error_rate_pct")
+# Which way is better, for regression gates: +1 higher is better, -1 lower is better. A metric
+# missing here (sample_size) has no direction, and a regression bound on it is refused.
+DIRECTIONS: dict[str, int] = {
+    "pass_rate_pct": +1,
+    "score_mean": +1,
+    "error_rate_pct": -1,
+    "failed_count": -1,
+    "cost_usd": -1,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
