@@ -159,6 +159,7 @@ class Stage:
 
     address: Address
     gates: StageGate = StageGate.PASS
+    line: int = field(default=0, compare=False)  # where the entry is in its manifest
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

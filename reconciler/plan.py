@@ -7,21 +7,21 @@ gives the same plan. See docs/planning.md for the decisions DESIGN.md leaves ope
 
 from __future__ import annotations
 
-from collections import defaultdict
 import fnmatch
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
 from reconciler.gates import Verdict, evaluate
 from reconciler.model import (
-    Address,
     LABEL_ADDRESS,
     LABEL_FIELDS,
     LABEL_SPEC_HASH,
     LABEL_WORKSPACE,
     SENSITIVE_VALUE,
     Action,
+    Address,
     Change,
     DiffKind,
     FieldDiff,

@@ -178,6 +178,20 @@ class Session:
             stop=stop,
         )
 
+    def next_stage(self, options: PlanOptions, held: frozenset[str]) -> Planned | None:
+        """`apply --wait`: plan again; return the creates of `held` stages now free to start.
+
+        Only the creates the first plan held (and the user approved) are returned: anything
+        else the new plan would do waits for the next apply. None when no held stage is free.
+        """
+        planned = self.make_plan(options)
+        if planned.plan.cost_refusal:
+            raise ConfigError(planned.plan.cost_refusal)
+        free = tuple(c for c in planned.plan.changes if c.creates and c.subject in held)
+        if not free:
+            return None
+        return Planned(plan=dataclasses.replace(planned.plan, changes=free), state=planned.state)
+
     def status(self, options: PlanOptions, *, timeout_s: float, progress: Progress) -> StatusResult:
         """Wait for the declared resources' runs in scope and judge their thresholds."""
         from reconciler.plan import scope_matcher
@@ -362,6 +376,7 @@ def _settings(config: Config, options: PlanOptions) -> PlanSettings:
         allow_mass_cancel=options.allow_mass_cancel,
         targets=options.targets,
         excludes=options.excludes,
+        release=config.release,
     )
 
 
