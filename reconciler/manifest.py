@@ -370,7 +370,7 @@ def _lifecycle_links(resources_: Sequence[Resource]) -> list[Problem]:
                     Problem(
                         path=resource.source.path,
                         line=stage.line,
-                        field=f"lifecycle.after.{n}.address",
+                        field=dotted(("lifecycle", "after", n, "address")),
                         message=f"{stage.address} is not declared in any manifest",
                         fix="Declare it, or name a declared resource",
                     )
