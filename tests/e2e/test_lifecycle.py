@@ -231,3 +231,26 @@ def test_apply_wait_never_creates_a_stage_whose_gate_failed(tmp_path, start_emul
     assert "Stage ready" not in result.stdout
     addresses = [r["metadata"].get("reconciler.address") for r in bland_runs(project)]
     assert ["BlandEvalRun/smoke"] == addresses
+
+
+def test_the_staged_example_runs_its_two_stages_in_one_apply_wait(tmp_path, monkeypatch):
+    """examples/staged: the plan holds checkout-full; apply --wait creates it after smoke."""
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+    from tests.examples import copy_examples
+
+    staged = copy_examples(tmp_path) / "staged"
+    monkeypatch.setenv("RECONCILER_EMULATOR_TIME_SCALE", "100000")
+    runner = CliRunner()
+    plan = runner.invoke(cli, ["-C", str(staged), "plan", "--detailed-exitcode"])
+    assert 2 == plan.exit_code, plan.output
+    assert (
+        "+ create BlandEvalRun/checkout-full (waits for BlandEvalRun/checkout-smoke)" in plan.stdout
+    )
+    applied = runner.invoke(
+        cli, ["-C", str(staged), "apply", "--auto-approve", "--wait", "--timeout", "60"]
+    )
+    assert 0 == applied.exit_code, applied.output
+    assert "Stage ready: creating BlandEvalRun/checkout-full" in applied.stdout
+    assert "Status: 2 resource(s): 2 passed." in applied.stdout
