@@ -254,3 +254,39 @@ def test_the_staged_example_runs_its_two_stages_in_one_apply_wait(tmp_path, monk
     assert 0 == applied.exit_code, applied.output
     assert "Stage ready: creating BlandEvalRun/checkout-full" in applied.stdout
     assert "Status: 2 resource(s): 2 passed." in applied.stdout
+
+
+def test_label_less_runs_import_by_natural_key_and_a_rename_there_is_a_no_op(
+    tmp_path, start_emulator, clock
+):
+    """Adaline and Arize: import writes key-matched documents; renaming one changes nothing."""
+    from tests.e2e.test_mixed_vendors import (
+        BLAND_DOC,
+        PROMPT,
+        TASK,
+        adaline_doc,
+        arize_doc,
+    )
+    from tests.e2e.test_mixed_vendors import Project as Mixed
+
+    project = Mixed(root=tmp_path, url=start_emulator(seed=11, clock=clock), owner=None)
+    project.task_ids = (TASK,)
+    project.configure()
+    project.write("bland", BLAND_DOC)
+    project.write("adaline", adaline_doc())
+    project.write("arize", arize_doc())
+    assert 0 == project.run("apply", "--auto-approve").exit_code
+    project.remove("adaline")
+    project.remove("arize")
+    imported = project.run("import", "--out", "evals/imported/", "--adaline-prompt", PROMPT)
+    assert 0 == imported.exit_code, imported.output
+    adaline = (project.root / "evals" / "imported" / "adaline.yaml").read_text()
+    arize = (project.root / "evals" / "imported" / "arize.yaml").read_text()
+    assert "kind: AdalineEvaluation" in adaline
+    assert "kind: ArizeTaskRun" in arize
+    assert "adopt" not in adaline + arize
+    assert 0 == project.run("plan", "--detailed-exitcode").exit_code
+    renamed = adaline.replace("metadata: {name: ", "metadata: {name: renamed-")
+    (project.root / "evals" / "imported" / "adaline.yaml").write_text(renamed)
+    after = project.run("plan", "--detailed-exitcode")
+    assert 0 == after.exit_code, after.output
