@@ -7,8 +7,11 @@ create, and applying until every stage settled leaves an empty plan.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
+import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,11 +31,15 @@ from reconciler.model import (
 )
 from reconciler.plan import plan
 from reconciler.render.json import plan_document
+from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 from tests.strategies import staged_worlds
 from tests.test_plan import adaline, bland, make_plan, run, summary
 from tests.test_plan_properties import World, apply_plan
 
+PLAN_SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json").read_text()
+)
 SMOKE = Address(Kind.BLAND_EVAL_RUN, "smoke")
 OLD = Address(Kind.BLAND_EVAL_RUN, "old-name")
 GATE = (Threshold(metric="pass_rate_pct", min=80),)
@@ -110,6 +117,17 @@ class TestMovedFrom:
 
 
 class TestRelease:
+    def test_report_lines_are_valid_json_plan_lines_and_show_in_the_pull_request_comment(self):
+        legacy = bland("legacy-nightly")
+        renamed = bland("new-name", lifecycle=Lifecycle(moved_from=(OLD,)))
+        live = [run(legacy, "r1"), relabelled(run(renamed, "r2"), OLD)]
+        result = make_plan([renamed], live, release=("BlandEvalRun/legacy-*",))
+        jsonschema.validate(plan_document(result), PLAN_SCHEMA)
+        comment = render_markdown(result)
+        assert "**2 line(s) only report (not changes):**" in comment
+        assert "released `BlandEvalRun/legacy-nightly`" in comment
+        assert "~ moved `BlandEvalRun/new-name`" in comment
+
     def test_a_released_address_whose_document_is_gone_is_reported_not_cancelled(self):
         legacy = bland("legacy-nightly")
         result = make_plan(
@@ -190,6 +208,7 @@ class TestStages:
         assert ["BlandEvalRun/smoke"] == held["waits_for"]
         assert ["no-op"] == held["actions"]
         assert 1.5 == document["cost"]["held_usd"]
+        jsonschema.validate(document, PLAN_SCHEMA)
         assert "held for stages, not in this apply: $1.50" in render_text(priced)
 
 
