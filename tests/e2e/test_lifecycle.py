@@ -290,3 +290,15 @@ def test_label_less_runs_import_by_natural_key_and_a_rename_there_is_a_no_op(
     (project.root / "evals" / "imported" / "adaline.yaml").write_text(renamed)
     after = project.run("plan", "--detailed-exitcode")
     assert 0 == after.exit_code, after.output
+
+
+def test_a_saved_plan_with_a_held_stage_applies_only_what_it_shows(project, tmp_path):
+    """plan -out then apply FILE: smoke is created, full stays held; the file is format 1.2."""
+    declare_pipeline(project, PASSING)
+    saved = tmp_path / "plan.json"
+    assert 2 == project.run("plan", "-out", str(saved), "--detailed-exitcode").exit_code
+    assert '"format_version": "1.2"' in saved.read_text()
+    applied = project.run("apply", str(saved))
+    assert 0 == applied.exit_code, applied.output
+    addresses = [r["metadata"].get("reconciler.address") for r in bland_runs(project)]
+    assert ["BlandEvalRun/smoke"] == addresses
