@@ -43,6 +43,7 @@ class Config:
     default_manifests: bool = False  # `manifests:` was not given: every YAML file beside it
     providers: tuple[ProviderConfig, ...] = ()
     safety: Safety = field(default_factory=Safety)
+    release: tuple[str, ...] = ()  # address globs whose runs are never cancelled or replaced
 
     def provider(self, vendor: Vendor) -> ProviderConfig | None:
         """Return the settings of `vendor`, or None when reconciler.yaml has no block."""
@@ -136,6 +137,7 @@ def load_config(path: Path, *, environ: Mapping[str, str], offline: bool = False
             max_cancellations=safety.get("max_cancellations", 10),
             max_cost_usd=safety.get("max_cost_usd"),
         ),
+        release=tuple(value.get("release") or ()),
     )
 
 

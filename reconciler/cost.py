@@ -34,7 +34,9 @@ def price_plan(
     `max_cost_usd` is set and the known total exceeds it, the copy carries a `cost_refusal`
     (a note instead with `allow_cost`); unknown costs are never counted as $0.
     """
-    to_price = [i for i, c in enumerate(plan.changes) if c.creates and c.resource is not None]
+    to_price = [
+        i for i, c in enumerate(plan.changes) if (c.creates or c.held) and c.resource is not None
+    ]
     by_vendor: dict[Vendor, list[int]] = {}
     for index in to_price:
         by_vendor.setdefault(plan.changes[index].vendor, []).append(index)

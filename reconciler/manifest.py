@@ -12,9 +12,10 @@ reconciler.yaml is read by `config.py`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Mapping
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from reconciler.config import (
     CONFIG_NAME,
@@ -32,6 +33,8 @@ from reconciler.model import (
     Lifecycle,
     Resource,
     SourceLocation,
+    Stage,
+    StageGate,
     Threshold,
     canonical_json,
     parse_instant,
@@ -93,6 +96,8 @@ def load_manifests(config: Config, *, environ: Mapping[str, str]) -> tuple[Resou
         problems += found
     problems += _duplicates(resources_)
     problems += _missing_baselines(resources_)
+    if not problems:
+        problems += _lifecycle_links(resources_)
     if not resources_ and not problems:
         problems.append(
             Problem(
@@ -370,6 +375,15 @@ def _build(kind: Kind, document: Document, display: str) -> Resource:
             max_attempts=int(lifecycle.get("max_attempts", 3)),
             triggers=tuple(sorted((k, canonical_json(v)) for k, v in triggers.items())),
             rerun_after=_instant(rerun_after),
+            moved_from=tuple(Address.parse(a) for a in lifecycle.get("moved_from") or ()),
+            after=tuple(
+                Stage(
+                    address=Address.parse(entry["address"]),
+                    gates=StageGate(entry.get("gates", StageGate.PASS.value)),
+                    line=document.line_of(("lifecycle", "after", n, "address")),
+                )
+                for n, entry in enumerate(lifecycle.get("after") or ())
+            ),
         ),
         thresholds=tuple(_threshold(t) for t in value.get("thresholds") or ()),
         source=SourceLocation(path=display, line=document.line),
@@ -441,3 +455,90 @@ def _duplicates(resources_: Iterable[Resource]) -> Iterator[Problem]:
                 message=f"{resource.address} is already declared at {first.source}",
                 fix="Give one of them another name",
             )
+
+
+def _lifecycle_links(resources_: Sequence[Resource]) -> list[Problem]:
+    """Check what links documents: stages that name no resource or wait in a circle, and
+    former addresses that are still declared."""
+    declared = {r.address: r for r in resources_}
+    problems: list[Problem] = []
+    for resource in sorted(resources_, key=lambda r: r.source):
+        for n, stage in enumerate(resource.lifecycle.after):
+            if stage.address not in declared:
+                problems.append(
+                    Problem(
+                        path=resource.source.path,
+                        line=stage.line,
+                        field=dotted(("lifecycle", "after", n, "address")),
+                        message=f"{stage.address} is not declared in any manifest",
+                        fix="Declare it, or name a declared resource",
+                    )
+                )
+        for former in resource.lifecycle.moved_from:
+            if former in declared:
+                problems.append(
+                    Problem(
+                        path=resource.source.path,
+                        line=resource.source.line,
+                        field="lifecycle.moved_from",
+                        message=f"{former} is still declared at {declared[former].source}",
+                        fix="A former address must no longer be declared: delete that document",
+                    )
+                )
+    if not problems:
+        problems += _cycles(declared)
+    return problems
+
+
+def _cycles(declared: Mapping[Address, Resource]) -> list[Problem]:
+    """Report each circle of `lifecycle.after` once, naming every file and line on it."""
+    problems: list[Problem] = []
+    done: set[Address] = set()
+    for start in sorted(declared):
+        circle = _circle_from(start, None, declared, [], done)
+        if not circle:
+            continue
+        links = [
+            f"{a} waits for {b} ({declared[a].source.path}:{stage.line})"
+            for (a, _), (b, stage) in itertools.pairwise(circle)
+            if stage is not None
+        ]
+        first, stage = circle[0][0], circle[1][1]
+        assert stage is not None
+        problems.append(
+            Problem(
+                path=declared[first].source.path,
+                line=stage.line,
+                field="lifecycle.after",
+                message="stages wait for each other in a circle: " + "; ".join(links),
+                fix="Remove one of these `after` entries",
+            )
+        )
+        done.update(a for a, _ in circle)
+    return problems
+
+
+Link: TypeAlias = tuple[Address, Stage | None]  # a resource, and the entry that led to it
+
+
+def _circle_from(
+    address: Address,
+    via: Stage | None,
+    declared: Mapping[Address, Resource],
+    path: list[Link],
+    done: set[Address],
+) -> list[Link]:
+    """Walk `after` entries depth first; return the first circle found, from its start."""
+    seen = [a for a, _ in path]
+    if address in seen:
+        return [*path[seen.index(address) :], (address, via)]
+    if address in done:
+        return []
+    path.append((address, via))
+    for stage in sorted(declared[address].lifecycle.after):
+        found = _circle_from(stage.address, stage, declared, path, done)
+        if found:
+            return found
+    path.pop()
+    done.add(address)
+    return []

@@ -142,6 +142,24 @@ class Lifecycle:
     max_attempts: int = 3
     triggers: tuple[tuple[str, str], ...] = ()  # name -> canonical JSON of the value
     rerun_after: datetime | None = None
+    moved_from: tuple[Address, ...] = ()  # former addresses whose runs are this resource's
+    after: tuple[Stage, ...] = ()  # resources whose current runs must finish (and pass) first
+
+
+class StageGate(StrEnum):
+    """What a stage waits for in the resource before it (`lifecycle.after[].gates`)."""
+
+    PASS = "pass"  # the run finished well and every threshold passed
+    FINISH = "finish"  # the run finished well, whatever its thresholds say
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, order=True)
+class Stage:
+    """One `lifecycle.after` entry: the resource waited for, and what it must reach."""
+
+    address: Address
+    gates: StageGate = StageGate.PASS
+    line: int = field(default=0, compare=False)  # where the entry is in its manifest
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -322,6 +340,15 @@ class Action(StrEnum):
     CANCEL = "cancel"
     REPLACE = "replace"
     NO_OP = "no-op"
+    # Lines that only report (DESIGN.md rule 10): never changes, nothing for apply to do.
+    MOVED = "moved"  # a run labelled with a former address now counts as this resource's
+    RELEASED = "released"  # a run of a released address: never cancelled or replaced
+    WAIT = "wait"  # a create held until the stages before it passed
+
+    @property
+    def reports_only(self) -> bool:
+        """Say whether this action only reports (rule 10): not a change, nothing to apply."""
+        return self in (Action.NO_OP, Action.MOVED, Action.RELEASED, Action.WAIT)
 
 
 class Reason(StrEnum):
@@ -339,6 +366,10 @@ class Reason(StrEnum):
     ADOPTED = "adopted"  # no-op: an unmanaged run satisfies it through adopt: true
     ATTEMPTS_EXHAUSTED = "max_attempts_reached"  # no-op: too many failed attempts
     PROTECTED = "protected"  # no-op: a cancel was due but the run is protected
+    MOVED_FROM = "moved_from"  # moved: the run carries a former address (lifecycle.moved_from)
+    RELEASE = "release"  # released: the address matches a `release:` glob in reconciler.yaml
+    STAGE_PENDING = "stage_pending"  # wait: a stage before has no finished run yet
+    STAGE_FAILED = "stage_failed"  # wait: a stage before finished badly or missed its gates
 
 
 class Identity(StrEnum):
@@ -384,6 +415,8 @@ class Change:
     changed: tuple[FieldDiff, ...] = ()
     attempts: int = 0  # failed or cancelled runs of the current spec so far
     cost_usd: float | None = None  # estimated USD of a create or replace; None = unknown
+    moved_from: Address | None = None  # moved: the former address the run carries
+    waits_for: tuple[Address, ...] = ()  # wait: the stages not yet passed
 
     @property
     def address(self) -> Address | None:
@@ -409,6 +442,11 @@ class Change:
     def creates(self) -> bool:
         """Say whether applying this change creates a run."""
         return self.action in (Action.CREATE, Action.REPLACE)
+
+    @property
+    def held(self) -> bool:
+        """Say whether this line is a create held for a stage (priced, but not applied now)."""
+        return self.action is Action.WAIT
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -439,6 +477,7 @@ class PlanSettings:
     allow_mass_cancel: bool = False
     targets: tuple[str, ...] = ()  # address globs; empty = everything
     excludes: tuple[str, ...] = ()
+    release: tuple[str, ...] = ()  # address globs whose runs are never cancelled or replaced
 
     def owner(self, vendor: Vendor) -> str | None:
         """Return the configured owner id for `vendor`, if any."""
@@ -463,7 +502,7 @@ class Plan:
     @property
     def actions(self) -> tuple[Change, ...]:
         """Return the changes that do something (everything but no-ops)."""
-        return tuple(c for c in self.changes if c.action is not Action.NO_OP)
+        return tuple(c for c in self.changes if not c.action.reports_only)
 
     def count(self, action: Action) -> int:
         """Count the changes of one action."""
@@ -473,6 +512,11 @@ class Plan:
     def total_cost_usd(self) -> float:
         """Return the sum of the known estimates of every create and replace."""
         return sum((c.cost_usd for c in self.changes if c.creates and c.cost_usd is not None), 0.0)
+
+    @property
+    def held_cost_usd(self) -> float:
+        """Return the sum of the known estimates of the creates held for a stage."""
+        return sum((c.cost_usd for c in self.changes if c.held and c.cost_usd is not None), 0.0)
 
     @property
     def unknown_costs(self) -> int:

@@ -7,11 +7,13 @@ gives the same plan. See docs/planning.md for the decisions DESIGN.md leaves ope
 
 from __future__ import annotations
 
+import fnmatch
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
+from reconciler.gates import Verdict, evaluate
 from reconciler.model import (
     LABEL_ADDRESS,
     LABEL_FIELDS,
@@ -19,6 +21,7 @@ from reconciler.model import (
     LABEL_WORKSPACE,
     SENSITIVE_VALUE,
     Action,
+    Address,
     Change,
     DiffKind,
     FieldDiff,
@@ -32,6 +35,7 @@ from reconciler.model import (
     Reason,
     Resource,
     RunPhase,
+    StageGate,
     Vendor,
     VendorCounts,
     canonical_json,
@@ -68,9 +72,10 @@ class _Vendor:
 def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: PlanSettings) -> Plan:
     """Diff the declared resources against the live runs and return the plan."""
     in_scope = Matcher(settings.targets, settings.excludes)
-    resources = sorted((r for r in desired if in_scope(str(r.address))), key=lambda r: r.address)
+    released = _released_matcher(settings.release)
     vendors = _index(live, settings)
     declared_addresses = {str(r.address) for r in desired}
+    declared_addresses |= {str(a) for r in desired for a in r.lifecycle.moved_from}
     declared_keys = {r.natural_key for r in desired if r.natural_key is not None}
     for vendor in vendors.values():
         vendor.matched = sum(
@@ -80,14 +85,23 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
             for run in group
             if run.run_id not in vendor.managed_ids
         )
-    changes: list[Change] = []
-    for resource in resources:
+    # Every resource is reconciled, in scope or not, so a stage can see the run of the
+    # resource it waits for; only the lines in scope are kept.
+    by_address: dict[Address, list[Change]] = {}
+    for resource in sorted(desired, key=lambda r: r.address):
         vendor = vendors.get(resource.vendor) or _Vendor(
             resource.vendor, vendor_module(resource.vendor).IDENTITY
         )
-        changes += _reconcile(resource, vendor, settings)
+        if released(str(resource.address)):
+            by_address[resource.address] = _release_declared(resource, vendor)
+        else:
+            by_address[resource.address] = _reconcile(resource, vendor, settings)
+    changes: list[Change] = []
+    for address, lines in by_address.items():
+        if in_scope(str(address)):
+            changes += [_staged(c, by_address) for c in lines]
     for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
-        changes += _prune(vendor, declared_addresses, declared_keys, in_scope)
+        changes += _prune(vendor, declared_addresses, declared_keys, in_scope, released)
     changes.sort(key=_order)
     counts = tuple(
         VendorCounts(
@@ -106,8 +120,13 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
         counts=counts,
         refusal=_refusal(changes, vendors, settings),
         targeted=bool(settings.targets or settings.excludes),
-        notes=_notes(changes, vendors),
+        notes=_notes(changes, vendors) + _moved_notes(desired, vendors, in_scope),
     )
+
+
+def _released_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
+    """Return whether an address matches one of reconciler.yaml's `release:` globs."""
+    return lambda address: any(fnmatch.fnmatchcase(address, g) for g in globs)
 
 
 # --- who owns what ---------------------------------------------------------------------------
@@ -185,8 +204,9 @@ def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> l
     cutoff = resource.lifecycle.rerun_after
     if cutoff is not None and cutoff > settings.now:
         cutoff = None  # a future rerun_after is not yet in effect (docs/decisions.md)
+    moved: list[Change] = []
     if vendor.mode is IdentityMode.LABELS:
-        by_hash = vendor.by_address.get(str(resource.address), {})
+        by_hash = _with_former(resource, vendor, moved)
         current = list(by_hash.get(resource.spec_hash, ()))
         stale = [r for h, group in by_hash.items() if h != resource.spec_hash for r in group]
         _sort_runs(stale)  # several older hashes: oldest first again
@@ -206,7 +226,7 @@ def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> l
         ]
         if adoptable:
             satisfying, identity = adoptable, Identity.ADOPTED
-    changes: list[Change] = []
+    changes: list[Change] = moved
     stale_active = [r for r in stale if r.phase is RunPhase.ACTIVE]
     if satisfying:
         kept, duplicates = _keep_oldest_active(satisfying, vendor, identity)
@@ -280,6 +300,118 @@ def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> l
         if _protected(r, resource)
     ]
     return changes
+
+
+def _with_former(
+    resource: Resource, vendor: _Vendor, moved: list[Change]
+) -> dict[str | None, list[LiveRun]]:
+    """Return the resource's managed runs by spec hash, its former addresses' included.
+
+    Each former address that live runs still carry adds one `moved` line (its newest run), so
+    the plan says that the rename rests on them.
+    """
+    by_hash = vendor.by_address.get(str(resource.address), {})
+    if not resource.lifecycle.moved_from:
+        return by_hash
+    merged: dict[str | None, list[LiveRun]] = defaultdict(list)
+    for spec_hash, group in by_hash.items():
+        merged[spec_hash] += group
+    for former in sorted(set(resource.lifecycle.moved_from)):
+        runs = [r for g in vendor.by_address.get(str(former), {}).values() for r in g]
+        if not runs:
+            continue
+        for spec_hash, group in vendor.by_address[str(former)].items():
+            merged[spec_hash] += group
+        _sort_runs(runs)
+        moved.append(
+            Change(
+                action=Action.MOVED,
+                reason=Reason.MOVED_FROM,
+                vendor=resource.vendor,
+                subject=str(resource.address),
+                identity=Identity.LABELS,
+                resource=resource,
+                run=runs[-1],
+                moved_from=former,
+            )
+        )
+    for group in merged.values():
+        _sort_runs(group)
+    return merged
+
+
+def _release_declared(resource: Resource, vendor: _Vendor) -> list[Change]:
+    """A released resource: nothing is created or cancelled; its active runs are reported."""
+    runs: list[LiveRun] = []
+    if vendor.mode is IdentityMode.LABELS:
+        for address in (resource.address, *resource.lifecycle.moved_from):
+            runs += [r for g in vendor.by_address.get(str(address), {}).values() for r in g]
+        identity = Identity.LABELS
+    else:
+        assert resource.natural_key is not None
+        runs = list(vendor.by_key.get(resource.natural_key, []))
+        identity = Identity.NATURAL_KEY
+    active = [r for r in runs if r.phase is RunPhase.ACTIVE]
+    _sort_runs(active)
+    if not active:
+        return [_change(Action.RELEASED, Reason.RELEASE, resource, identity, run=None)]
+    return [_change(Action.RELEASED, Reason.RELEASE, resource, identity, run=r) for r in active]
+
+
+# --- stages ---------------------------------------------------------------------------------
+
+
+def _staged(change: Change, by_address: dict[Address, list[Change]]) -> Change:
+    """Hold a create (or replace) until every stage before it passed (`lifecycle.after`)."""
+    if not change.creates or change.resource is None or not change.resource.lifecycle.after:
+        return change
+    pending: list[Address] = []
+    failed: list[Address] = []
+    for stage in change.resource.lifecycle.after:
+        verdict = _stage_verdict(by_address.get(stage.address, []), stage.gates)
+        if verdict is Verdict.FAILED:
+            failed.append(stage.address)
+        elif verdict is not Verdict.PASSED:
+            pending.append(stage.address)
+    if not pending and not failed:
+        return change
+    return Change(
+        action=Action.WAIT,
+        reason=Reason.STAGE_FAILED if failed else Reason.STAGE_PENDING,
+        vendor=change.vendor,
+        subject=change.subject,
+        identity=change.identity,
+        resource=change.resource,
+        run=change.run,
+        changed=change.changed,
+        attempts=change.attempts,
+        waits_for=tuple(sorted(failed or pending)),
+    )
+
+
+def _stage_verdict(lines: Sequence[Change], gates: StageGate) -> Verdict | None:
+    """Say whether a stage passed, failed for good, or (None) has not settled yet.
+
+    Only the run that satisfies the stage's resource counts: a stage being created, replaced,
+    retried or itself waiting has not settled. A stage past `max_attempts`, or whose current
+    run finished but missed a threshold (with `gates: pass`), has failed for good: nothing
+    would ever let the next stage start, so it is not created.
+    """
+    for change in lines:
+        if change.reason is Reason.ATTEMPTS_EXHAUSTED:
+            return Verdict.FAILED
+        if change.action is not Action.NO_OP or change.run is None:
+            continue
+        if change.reason not in (Reason.SATISFIED, Reason.MATCHED, Reason.ADOPTED):
+            continue
+        run, resource = change.run, change.resource
+        if run.phase is not RunPhase.SUCCEEDED:
+            return None
+        if gates is StageGate.FINISH or resource is None:
+            return Verdict.PASSED
+        verdicts = [evaluate(t, run).verdict for t in resource.thresholds]
+        return Verdict.PASSED if all(v is Verdict.PASSED for v in verdicts) else Verdict.FAILED
+    return None
 
 
 def _keep_oldest_active(
@@ -374,6 +506,7 @@ def _prune(
     declared_addresses: set[str],
     declared_keys: set[NaturalKey],
     in_scope: Matcher,
+    released: Callable[[str], bool],
 ) -> list[Change]:
     """Rule 4 (prune), with rules 5, 6 and 8: only active managed runs, never protected ones."""
     changes: list[Change] = []
@@ -403,11 +536,12 @@ def _prune(
         if not in_scope(subject):
             continue
         identity = Identity.LABELS if vendor.mode is IdentityMode.LABELS else Identity.NATURAL_KEY
-        action, reason = (
-            (Action.NO_OP, Reason.PROTECTED)
-            if run.protected
-            else (Action.CANCEL, Reason.NOT_DECLARED)
-        )
+        if released(subject):
+            action, reason = Action.RELEASED, Reason.RELEASE
+        elif run.protected:
+            action, reason = Action.NO_OP, Reason.PROTECTED
+        else:
+            action, reason = Action.CANCEL, Reason.NOT_DECLARED
         changes.append(
             Change(
                 action=action,
@@ -470,6 +604,26 @@ def _notes(changes: Sequence[Change], vendors: dict[Vendor, _Vendor]) -> tuple[s
                 f"{vendor.vendor.display_name} runs carry no labels: they are matched by natural "
                 "key and never cancelled unless ownership can be proven"
             )
+    return tuple(notes)
+
+
+def _moved_notes(
+    desired: Sequence[Resource], vendors: dict[Vendor, _Vendor], in_scope: Matcher
+) -> tuple[str, ...]:
+    """Say which former addresses no live run carries any more: they can be deleted."""
+    notes: list[str] = []
+    for resource in sorted(desired, key=lambda r: r.address):
+        if not resource.lifecycle.moved_from or not in_scope(str(resource.address)):
+            continue
+        vendor = vendors.get(resource.vendor)
+        if vendor_module(resource.vendor).IDENTITY is not IdentityMode.LABELS:
+            continue  # label-less vendors: identity is the natural key, a rename changes nothing
+        for former in sorted(set(resource.lifecycle.moved_from)):
+            if vendor is None or not vendor.by_address.get(str(former)):
+                notes.append(
+                    f"{resource.address}: lifecycle.moved_from {former} is no longer needed "
+                    f"(no live run carries it); remove it from {resource.source}"
+                )
     return tuple(notes)
 
 

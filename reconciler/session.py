@@ -26,6 +26,7 @@ from reconciler.secret import Secret, scrub
 if TYPE_CHECKING:  # imported when used: `reconciler --help` must start fast
     from reconciler.apply import ApplyResult
     from reconciler.gates import StatusResult
+    from reconciler.importer import ImportFilter, ImportResult
     from reconciler.live import LiveState
     from reconciler.manifest import Config, ProviderConfig
     from reconciler.model import LiveRun, Plan, PlanSettings, Resource, Vendor
@@ -177,6 +178,105 @@ class Session:
             listed_at=planned.state.listed_at,
             stop=stop,
         )
+
+    def import_runs(self, only: ImportFilter) -> ImportResult:
+        """`import`: list (and, at Bland, read in full) the runs no resource accounts for."""
+        from reconciler.importer import import_runs
+        from reconciler.model import Address, Kind, Resource, SourceLocation
+        from reconciler.model import Lifecycle as Lc
+        from reconciler.vendors.base import Vendor as V
+
+        declared = self._declared_or_none()
+        config = self.config
+        providers = self._open(declared)
+        settings = _settings(config, PlanOptions())
+        runs: list[LiveRun] = []
+        for vendor in sorted(providers):
+            if only.vendors and vendor not in only.vendors:
+                continue
+            provider = providers[vendor]
+            mine = [r for r in declared if r.vendor is vendor]
+            if vendor is V.ADALINE:
+                # Adaline lists evaluations per prompt: one resource per prompt id names it
+                # (two made-up keys, so the list is not narrowed to one evaluator and dataset).
+                mine += [
+                    Resource.build(
+                        address=Address(Kind.ADALINE_EVALUATION, f"import-{n}-{i}"),
+                        spec={"promptId": prompt, "evaluatorId": f"-{i}", "datasetId": "-"},
+                        lifecycle=Lc(),
+                        source=SourceLocation(path="(import)", line=0),
+                    )
+                    for n, prompt in enumerate(only.prompt_ids)
+                    for i in (1, 2)
+                ]
+            listed = provider.list_runs(mine)
+            if vendor is V.BLAND:
+                listed = self._read_in_full(provider, listed, declared, settings, only)
+            runs += listed
+        return import_runs(declared, runs, settings=settings, only=only)
+
+    def _read_in_full(
+        self,
+        provider: Provider,
+        listed: Sequence[LiveRun],
+        declared: Sequence[Resource],
+        settings: PlanSettings,
+        only: ImportFilter,
+    ) -> list[LiveRun]:
+        """Read each Bland run a document may be written for: list items omit the calls and
+        agents (bland.md 3.2). Runs of declared addresses and of other workspaces are not read."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from reconciler.model import LABEL_ADDRESS, LABEL_WORKSPACE, Vendor
+        from reconciler.providers.deadline import in_context
+
+        addresses = {str(r.address) for r in declared}
+        addresses |= {str(a) for r in declared for a in r.lifecycle.moved_from}
+
+        def worth_reading(run: LiveRun) -> bool:
+            workspace = run.label(LABEL_WORKSPACE)
+            if workspace is not None and workspace != settings.workspace:
+                return False
+            if workspace is not None and run.label(LABEL_ADDRESS) in addresses:
+                return False
+            if only.since is not None and run.created_at < only.since:
+                return False
+            statuses = {s.lower() for s in only.statuses}
+            return run.phase.satisfies and (not statuses or run.status.lower() in statuses)
+
+        chosen = [r for r in listed if worth_reading(r)]
+        block = self.config.provider(Vendor.BLAND)
+        workers = block.max_concurrency if block is not None else 4
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="read") as pool:
+            full = {r.run_id: r for r in pool.map(in_context(provider.get_run), chosen)}
+        return [full.get(r.run_id, r) for r in listed]
+
+    def _declared_or_none(self) -> tuple[Resource, ...]:
+        """Return the declared resources; none when the globs match no manifest yet."""
+        from reconciler.errors import ManifestError
+        from reconciler.manifest import load_config
+
+        try:
+            return self.load()[1]
+        except ManifestError as error:
+            if not all(p.field == "manifests" for p in error.problems):
+                raise
+        self._loaded = load_config(self.config_path, environ=self.environ), ()
+        return ()
+
+    def next_stage(self, options: PlanOptions, held: frozenset[str]) -> Planned | None:
+        """`apply --wait`: plan again; return the creates of `held` stages now free to start.
+
+        Only the creates the first plan held (and the user approved) are returned: anything
+        else the new plan would do waits for the next apply. None when no held stage is free.
+        """
+        planned = self.make_plan(options)
+        if planned.plan.cost_refusal:
+            raise ConfigError(planned.plan.cost_refusal)
+        free = tuple(c for c in planned.plan.changes if c.creates and c.subject in held)
+        if not free:
+            return None
+        return Planned(plan=dataclasses.replace(planned.plan, changes=free), state=planned.state)
 
     def status(self, options: PlanOptions, *, timeout_s: float, progress: Progress) -> StatusResult:
         """Wait for the declared resources' runs in scope and judge their thresholds."""
@@ -385,6 +485,7 @@ def _settings(config: Config, options: PlanOptions) -> PlanSettings:
         allow_mass_cancel=options.allow_mass_cancel,
         targets=options.targets,
         excludes=options.excludes,
+        release=config.release,
     )
 
 

@@ -66,7 +66,7 @@ def judge(
     the_plan = plan([*resources, *baselines], live, settings=settings)
     primary: dict[str, Change] = {}
     for change in the_plan.changes:
-        if change.resource is None or change.action is Action.CANCEL:
+        if change.resource is None or change.action in (Action.CANCEL, Action.MOVED):
             continue  # a duplicate or stale run being cancelled says nothing of the resource
         if change.reason is Reason.PROTECTED:
             continue
@@ -172,6 +172,15 @@ def _status(
     primary: Mapping[str, Change] | None = None,
 ) -> ResourceStatus:
     run = change.run
+    if change.action is Action.WAIT:
+        waits = ", ".join(str(a) for a in change.waits_for)
+        if change.reason is Reason.STAGE_FAILED:
+            detail = f"not created: the stage before it ({waits}) failed its gates"
+            return ResourceStatus(
+                resource=resource, run=None, outcome=Outcome.FAILED, detail=detail
+            )
+        detail = f"waits for {waits} to pass before its run is created"
+        return ResourceStatus(resource=resource, run=None, outcome=Outcome.RUNNING, detail=detail)
     if change.reason is Reason.ATTEMPTS_EXHAUSTED:
         detail = f"{change.attempts} runs of this spec failed or were cancelled"
         return ResourceStatus(resource=resource, run=run, outcome=Outcome.FAILED, detail=detail)

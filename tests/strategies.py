@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from reconciler.model import (
     JSON,
+    LABEL_ADDRESS,
     LABEL_PROTECT,
     Address,
     Kind,
@@ -23,6 +24,8 @@ from reconciler.model import (
     Resource,
     RunPhase,
     SourceLocation,
+    Stage,
+    StageGate,
     Vendor,
     canonical_json,
     format_instant,
@@ -311,3 +314,45 @@ def worlds(draw: st.DrawFn) -> tuple[list[Resource], list[LiveRun], PlanSettings
     desired = draw(desired_states())
     live = draw(live_states(desired))
     return desired, live, draw(plan_settings())
+
+
+@st.composite
+def staged_worlds(draw: st.DrawFn) -> tuple[list[Resource], list[LiveRun], PlanSettings]:
+    """Draw a world whose resources wait for each other (`lifecycle.after`, never in a
+    circle: only on resources before them), some renamed (`moved_from`), some released."""
+    desired, live, config = draw(worlds())
+    ordered = sorted(desired, key=lambda r: r.address)
+    staged: list[Resource] = []
+    for n, resource in enumerate(ordered):
+        before = ordered[:n]
+        after = (
+            draw(st.lists(st.sampled_from(before), max_size=2, unique_by=lambda r: r.address))
+            if before
+            else []
+        )
+        moved: tuple[Address, ...] = ()
+        if resource.vendor is Vendor.BLAND and draw(st.booleans()):
+            former = Address(Kind.BLAND_EVAL_RUN, f"old-{resource.address.name}")
+            moved = (former,)
+        lifecycle = replace(
+            resource.lifecycle,
+            after=tuple(
+                Stage(address=r.address, gates=draw(st.sampled_from(tuple(StageGate))))
+                for r in after
+            ),
+            moved_from=moved,
+        )
+        staged.append(replace(resource, lifecycle=lifecycle))
+    # Some runs carry a former address instead of the current one.
+    renamed: list[LiveRun] = []
+    for run in live:
+        address = run.label(LABEL_ADDRESS)
+        if address and draw(st.sampled_from((False, False, True))):
+            kind, _, name = address.partition("/")
+            labels = tuple(
+                (k, f"{kind}/old-{name}" if k == LABEL_ADDRESS else v) for k, v in run.labels
+            )
+            run = replace(run, labels=labels)
+        renamed.append(run)
+    release = draw(st.sampled_from(((), (), ("BlandEvalRun/c*",), ("*/old-*",))))
+    return staged, renamed, replace(config, release=release)

@@ -211,7 +211,7 @@ class TestUnknownFields:
         text = valid_bland(tail=("lifecycle: {zzz: 1}",))
         expected = [
             "a.yaml:9: lifecycle.zzz: unknown field `zzz`. "
-            "Known fields: adopt, max_attempts, protect, rerun_after, triggers"
+            "Known fields: adopt, after, max_attempts, moved_from, protect, rerun_after, triggers"
         ]
         assert expected == problems_of(tmp_path, text)
 

@@ -74,11 +74,17 @@ class TestJson:
     def test_top_level_cost_has_the_total_and_the_unknowns(self):
         document = json.loads(render_json(_priced(cost_refusal="too dear")))
         jsonschema.validate(document, SCHEMA)
-        assert {"total_usd": 0.42, "unknown": 1, "refusal": "too dear"} == document["cost"]
+        assert {
+            "total_usd": 0.42,
+            "unknown": 1,
+            "held_usd": 0.0,
+            "refusal": "too dear",
+        } == document["cost"]
 
     def test_an_unpriced_plan_counts_every_create_as_unknown(self):
         document = json.loads(render_json(_plan()))
-        assert {"total_usd": 0.0, "unknown": 2, "refusal": None} == document["cost"]
+        expected = {"total_usd": 0.0, "unknown": 2, "held_usd": 0.0, "refusal": None}
+        assert expected == document["cost"]
 
 
 class TestMoney:

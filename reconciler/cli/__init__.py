@@ -14,6 +14,7 @@ import click
 
 from reconciler.cli.app import DebugTraceback, ReconcilerGroup, global_options
 from reconciler.cli.history import history_command
+from reconciler.cli.importing import import_command
 from reconciler.cli.plan import apply, plan, validate
 from reconciler.cli.status import comment_command, status
 from reconciler.cli.tools import emulator_command, init_command, schema_command
@@ -62,6 +63,7 @@ for _command in (
     emulator_command,
     init_command,
     schema_command,
+    import_command,
 ):
     cli.add_command(_command)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from reconciler.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from reconciler.model import Plan
+    from reconciler.session import Planned, Session
 
 target_option = click.option(
     "--target", multiple=True, metavar="GLOB", help="Only addresses matching GLOB (repeatable)."
@@ -175,19 +177,18 @@ def apply(
 
     with app.session() as session:
         if plan_file is not None:
+            saved = read_plan(app.path(plan_file))
             planned = session.replan(
-                read_plan(app.path(plan_file)),
-                allow_mass_cancel=allow_mass_cancel,
-                allow_cost=allow_cost,
-                guard=True,
+                saved, allow_mass_cancel=allow_mass_cancel, allow_cost=allow_cost, guard=True
             )
-        else:
-            options = PlanOptions(
-                targets=target,
-                excludes=exclude,
-                allow_mass_cancel=allow_mass_cancel,
-                allow_cost=allow_cost,
-            )
+            target, exclude = saved.targets, saved.excludes
+        options = PlanOptions(
+            targets=target,
+            excludes=exclude,
+            allow_mass_cancel=allow_mass_cancel,
+            allow_cost=allow_cost,
+        )
+        if plan_file is None:
             planned = session.make_plan(options)
         echo_plan(app, planned.plan)
         if planned.plan.refusal:
@@ -201,31 +202,64 @@ def apply(
             if plan_file is None and not auto_approve and not _confirmed():
                 click.echo("Apply cancelled.", err=True)
                 return ExitCode.ERROR
-            stop = threading.Event()
-            with _stop_on_sigterm(stop) as signalled:
-                result = session.apply(planned, stop=stop)
-            click.echo(result.summary)
-            for outcome in result.failed:
-                change = outcome.change
-                click.echo(
-                    f"Failed: {change.action.value} {change.subject}: {outcome.error}", err=True
-                )
-            if stop.is_set():
-                click.echo(
-                    f"Stopped by {signalled[0] if signalled else 'Ctrl-C'}: actions in flight "
-                    f"finished, {len(result.not_started)} were not started. The next apply "
-                    "picks up from here.",
-                    err=True,
-                )
-                return ExitCode.TERMINATED if signalled else ExitCode.INTERRUPTED
-            if result.failed:
-                return ExitCode.ERROR
+            code = _execute(session, planned)
+            if code is not None:
+                return code
         if not waiting:
             return ExitCode.OK
+        started = time.monotonic()
+        held = _held(planned.plan)
         with ProgressLine() as progress:
             status = session.wait_for(planned.plan, timeout_s=timeout, progress=progress)
+            # Stages: each held create starts once the stage before it passed, within --timeout.
+            while held and not status.timed_out:
+                left = timeout - (time.monotonic() - started)
+                stage = session.next_stage(options, held) if left > 0 else None
+                if stage is None:
+                    break
+                click.echo(
+                    "Stage ready: creating " + ", ".join(c.subject for c in stage.plan.changes)
+                )
+                code = _execute(session, stage)
+                if code is not None:
+                    return code
+                held -= {c.subject for c in stage.plan.changes}
+                status = session.wait_for(planned.plan, timeout_s=left, progress=progress)
     echo(render_status(status, "table"))
     return status.exit_code
+
+
+def _held(plan: Plan) -> frozenset[str]:
+    """Return the addresses whose create waits for a stage that may still pass."""
+    from reconciler.model import Action, Reason
+
+    return frozenset(
+        c.subject
+        for c in plan.changes
+        if c.action is Action.WAIT and c.reason is Reason.STAGE_PENDING
+    )
+
+
+def _execute(session: Session, planned: Planned) -> int | None:
+    """Apply `planned`; return an exit code when apply must stop here, else None."""
+    stop = threading.Event()
+    with _stop_on_sigterm(stop) as signalled:
+        result = session.apply(planned, stop=stop)
+    click.echo(result.summary)
+    for outcome in result.failed:
+        change = outcome.change
+        click.echo(f"Failed: {change.action.value} {change.subject}: {outcome.error}", err=True)
+    if stop.is_set():
+        click.echo(
+            f"Stopped by {signalled[0] if signalled else 'Ctrl-C'}: actions in flight "
+            f"finished, {len(result.not_started)} were not started. The next apply "
+            "picks up from here.",
+            err=True,
+        )
+        return ExitCode.TERMINATED if signalled else ExitCode.INTERRUPTED
+    if result.failed:
+        return ExitCode.ERROR
+    return None
 
 
 def _confirmed() -> bool:

@@ -8,7 +8,10 @@ from reconciler.model import JSON, Action, Change, FieldDiff, JSONObject, Plan, 
 
 # 1.1: a replace's `actions` is ["create", "delete"] (create before destroy, as apply does) and
 # `changed[].new` is the JSON value itself; saved plans record a guard's refusal. 1.0 still reads.
-FORMAT_VERSION = "1.1"
+# 1.2: lines that only report (rule 10): actions `moved`, `released` and `wait` (each with
+# `actions: ["no-op"]`), `moved_from`, `waits_for`, the summary's counts of them and
+# `cost.held_usd`. 1.1 consumers that scan `actions` still read a plan right.
+FORMAT_VERSION = "1.2"
 TRIGGERS_PREFIX = "lifecycle.triggers."
 
 _ACTIONS: dict[Action, list[JSON]] = {
@@ -16,6 +19,9 @@ _ACTIONS: dict[Action, list[JSON]] = {
     Action.CANCEL: ["delete"],
     Action.REPLACE: ["create", "delete"],
     Action.NO_OP: ["no-op"],
+    Action.MOVED: ["no-op"],
+    Action.RELEASED: ["no-op"],
+    Action.WAIT: ["no-op"],
 }
 
 
@@ -62,6 +68,8 @@ def _change(change: Change) -> JSONObject:
         ],
         "attempts": change.attempts,
         "cost_usd": change.cost_usd,
+        "moved_from": str(change.moved_from) if change.moved_from else None,
+        "waits_for": [str(a) for a in change.waits_for],
     }
 
 
@@ -77,12 +85,16 @@ def plan_document(plan: Plan) -> JSONObject:
             "cancel": plan.count(Action.CANCEL),
             "replace": plan.count(Action.REPLACE),
             "no_op": plan.count(Action.NO_OP),
+            "moved": plan.count(Action.MOVED),
+            "released": plan.count(Action.RELEASED),
+            "wait": plan.count(Action.WAIT),
             "text": plan.summary,
         },
         "changes": [_change(c) for c in plan.changes],
         "cost": {
             "total_usd": plan.total_cost_usd,
             "unknown": plan.unknown_costs,
+            "held_usd": plan.held_cost_usd,
             "refusal": plan.cost_refusal,
         },
         "counts": [

@@ -31,6 +31,9 @@ SYMBOLS = {
     Action.CANCEL: "- cancel",
     Action.REPLACE: "-/+ replace",
     Action.NO_OP: "keep",
+    Action.MOVED: "~ moved",
+    Action.RELEASED: "released",
+    Action.WAIT: "+ create (held)",
 }
 _WORKSPACE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _WORKSPACE_LINE_RE = re.compile(
@@ -172,7 +175,11 @@ def _facts(change: Change) -> str:
     if change.run_id:
         facts.append(f"run {_code(change.run_id)}")
     head = ", ".join(facts) + f": {escape(REASONS[change.reason])}"
-    if change.creates:
+    if change.moved_from is not None:
+        head += f"; from {_code(str(change.moved_from))}"
+    if change.waits_for:
+        head += "; waits for " + ", ".join(_code(str(a)) for a in change.waits_for)
+    if change.creates or change.held:
         head += f"; {money.estimate(change.cost_usd)}"
     return head
 
@@ -281,6 +288,8 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS, ci: CiRun | None = No
     hidden = len(replaces) + len(creates) - shown_replaces - shown_creates
     if hidden:
         budget.paragraph(f"_…and {hidden} more create(s) and replace(s) in the tables below._")
+    reports = [c for c in plan.changes if c.action in (Action.WAIT, Action.MOVED, Action.RELEASED)]
+    _list(budget, f"**{len(reports)} line(s) only report (not changes):**", reports)
     if plan.counts:
         budget.paragraph("**Runs the plan saw:**")
         budget.add("", required=True)

@@ -16,6 +16,9 @@ _SYMBOLS = {
     Action.CANCEL: ("-", "red"),
     Action.REPLACE: ("-/+", "yellow"),
     Action.NO_OP: (" ", None),
+    Action.MOVED: ("~", "cyan"),
+    Action.RELEASED: (" ", None),
+    Action.WAIT: ("+", "cyan"),
 }
 
 REASONS = {
@@ -30,6 +33,10 @@ REASONS = {
     Reason.ADOPTED: "adopted an unmanaged run with the same spec",
     Reason.ATTEMPTS_EXHAUSTED: "lifecycle.max_attempts reached: not creating again",
     Reason.PROTECTED: "protected: will not cancel",
+    Reason.MOVED_FROM: "its runs now count as this resource's (lifecycle.moved_from)",
+    Reason.RELEASE: "released in reconciler.yaml: never cancelled or replaced",
+    Reason.STAGE_PENDING: "held until the stage before it passed; a later apply creates it",
+    Reason.STAGE_FAILED: "not created: the stage before it failed its gates",
 }
 
 
@@ -55,14 +62,18 @@ def _run(change: Change) -> str:
 
 def _change_lines(change: Change, *, color: bool, verbose: bool) -> list[str]:
     symbol, fg = _SYMBOLS[change.action]
-    label = change.action.value if change.action is not Action.NO_OP else "keep"
-    head = f"{symbol} {label} {change.subject}"
+    head = f"{symbol} {_label(change)} {change.subject}"
+    if change.moved_from is not None:
+        head = f"{symbol} moved {change.moved_from} -> {change.subject}"
+    if change.waits_for:
+        verb = "fails on" if change.reason is Reason.STAGE_FAILED else "waits for"
+        head += f" ({verb} {', '.join(str(a) for a in change.waits_for)})"
     if color and fg:
         head = click.style(head, fg=fg, bold=change.cancels)
     facts = [change.vendor.value, _run(change), _identity(change), REASONS[change.reason]]
     if change.attempts:
         facts.append(f"{change.attempts} failed attempt(s)")
-    if change.creates:
+    if change.creates or change.held:
         facts.append(format_cost(change.cost_usd))
     lines = [f"  {head}  ({'; '.join(f for f in facts if f)})"]
     for diff in change.changed:
@@ -83,6 +94,16 @@ def _change_lines(change: Change, *, color: bool, verbose: bool) -> list[str]:
     return lines
 
 
+def _label(change: Change) -> str:
+    match change.action:
+        case Action.NO_OP:
+            return "keep"
+        case Action.WAIT:
+            return "create"
+        case _:
+            return change.action.value
+
+
 def format_cost(amount: float | None) -> str:
     """Format an estimate: `~$0.42`, or `cost unknown` (never $0 for unknown)."""
     return money.estimate(amount)
@@ -90,9 +111,17 @@ def format_cost(amount: float | None) -> str:
 
 def cost_line(plan: Plan) -> str | None:
     """Return `Estimated cost: $X (N unknown)`, or None when the plan creates nothing."""
-    if not any(c.creates for c in plan.changes):
+    held = [c for c in plan.changes if c.held and c.reason is Reason.STAGE_PENDING]
+    if not any(c.creates for c in plan.changes) and not held:
         return None
-    return f"Estimated cost: {money.usd(plan.total_cost_usd)} ({plan.unknown_costs} unknown)"
+    line = f"Estimated cost: {money.usd(plan.total_cost_usd)} ({plan.unknown_costs} unknown)"
+    if held:
+        unknown = sum(1 for c in held if c.cost_usd is None)
+        line += (
+            f"; held for stages, not in this apply: {money.usd(plan.held_cost_usd)} "
+            f"({len(held)} run(s), {unknown} unknown)"
+        )
+    return line
 
 
 def counts_line(counts: VendorCounts) -> str:
