@@ -1,22 +1,25 @@
-"""`reconciler apply --auto-approve` of many Bland creates against the emulator: three figures.
+"""`reconciler apply --auto-approve` of many Bland creates, the whole command, beside baselines.
 
-(a) Rate limit: 1,000 creates, the emulator allowing 100 requests/s per key and reconciler.yaml
-    saying `requests_per_second: 100` (and a high max_concurrency). The floor is 10 s; target:
-    apply phase <= 1.15 x 10 s, with no 429. The apply phase is read from the CLI's log: each
-    `apply ... duration_ms=D` line is stamped when it arrives, so an action started at
-    arrival - D; the phase runs from the first start to the last line. Also shown: the total
-    wall time minus that of a separate `plan` of the same project.
-(b) Latency: 1,000 creates, 50 ms per answer and no limit, reconciler with max_concurrency 8
-    against naive_apply.py (a sequential httpx loop, run in its own process); fresh emulator
-    each. Target: reconciler's whole CLI run (start-up and plan included) >= 6x faster than the
-    naive loop (whose time excludes its start-up).
-(c) Memory: an apply of 10,000 creates, no latency and no limit: peak RSS of the CLI process
-    (its own rusage from wait4 once it exits; ru_maxrss KiB on Linux), and its wall time.
+Every figure is the wall time of a whole CLI process (start-up, listing, estimates where the
+command makes them, the creates, exit), with the emulator in its own process (`reconciler
+emulator`), a fresh one per run so every apply starts from nothing. Side-by-side pairs run
+in one loop, interleaved, so the load of this shared machine hits both sides alike; each
+figure is the median of `--repeat` runs, and `uptime`'s load average is printed beside it.
 
-The emulator runs in this process, in a thread, and counts what it answers. The last line
-printed is one JSON object with the figures.
+(a) Rate limit: 1,000 creates, the emulator allowing 100 requests/s per key and
+    reconciler.yaml saying `requests_per_second: 100`. Floor: 10 s (1,000 requests at 100/s).
+    Baseline: naive_apply.py with 8 threads paced to 100/s. Target: <= 1.10 x the floor.
+(b) Latency: 1,000 creates, 50 ms per answer, reconciler.yaml with the shipped defaults.
+    Baselines: naive_apply.py with 8 threads (target <= 1.25 x it) and the sequential loop.
+(c) Memory: 10,000 creates, no latency, shipped defaults: peak RSS of the CLI process (its
+    own rusage from wait4; ru_maxrss KiB on Linux). Target <= 200 MiB.
 
-    python benchmarks/bench_apply.py [--quick]    # --quick: 100 / 100 / 1,000 creates
+`--before DIR` also runs the CLI from another checkout (PYTHONPATH=DIR), the same
+emulator and baselines, in the same loop: the before/after figures of docs/performance.md.
+Requests are counted from the CLI's `--debug` log (one line per attempt). The last line
+printed is one JSON object.
+
+    python benchmarks/bench_apply.py [--before DIR] [--repeat 3] [--only a|b|c] [--quick]
 """
 
 from __future__ import annotations
@@ -25,83 +28,60 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-
-from reconciler import emulator
-from reconciler.emulator.http import Request, Response
-from reconciler.emulator.routing import Match
 
 KEY = "bench-bland"
 AGENT = "11111111-aaaa-4bbb-8ccc-000000000001"
 CALLS = 5000  # the emulator catalogue's call ids
-APPLY_LINE = re.compile(r"^apply address=.* duration_ms=(\d+)")
-NAIVE = Path(__file__).resolve().parent / "naive_apply.py"
+HERE = Path(__file__).resolve().parent
+NAIVE = HERE / "naive_apply.py"
+HTTP_LINE = re.compile(r"^http method=(\S+) url=(\S+) status=(\d+)")
 
 
-@dataclass
-class Emulator:
-    """An emulator serving in a thread, with counters the server itself does not keep."""
-
-    server: emulator.EmulatorServer
-    serving: ExitStack
-    url: str = ""
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def reset(self) -> None:
-        self.server.requests.clear()
-        self.counts.clear()
-
-    def stop(self) -> None:
-        self.serving.close()
+def load() -> str:
+    """Return the 1-minute load average, as `uptime` shows it."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
-def start_emulator(faults: emulator.Faults) -> Emulator:
-    """Start an emulator; count 429s of its rate limit and the Bland requests it handles."""
-    server = emulator.make_server("127.0.0.1", 0, seed=1, faults=faults)
-    emu = Emulator(server, ExitStack())
-    bland = server.apis["bland"]
-    wait_for, answer = server.wait_for, bland.answer
-
-    def counting_wait_for(key: str) -> float:
-        wait = wait_for(key)
-        if wait:
-            emu.counts["429"] += 1
-        return wait
-
-    def counting_answer(request: Request, match: Match) -> Response:
-        creates = match.route is not None and match.route.creates
-        kind = "create" if creates else f"{request.method} other"
-        if request.method == "GET" and request.path.endswith("/runs"):
-            kind = "list page"
-        emu.counts[kind] += 1
-        return answer(request, match)
-
-    server.wait_for = counting_wait_for  # type: ignore[method-assign]
-    bland.answer = counting_answer  # type: ignore[method-assign]
-    emu.url = emu.serving.enter_context(emulator.serve_in_thread(server, poll_interval=0.05))
-    return emu
+@contextmanager
+def emulator_process(*args: str) -> Iterator[str]:
+    """Serve `reconciler emulator ARGS` in its own process; yield its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler.cli", "emulator", "--port", "0", "--seed", "1", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=HERE.parent,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        match = re.search(r"on (http://\S+)", line)
+        if match is None:
+            raise SystemExit(f"the emulator did not start: {line}")
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
-def write_project(
-    root: Path, url: str, n: int, *, concurrency: int, rps: float | None = None
-) -> None:
-    """Write reconciler.yaml and one manifest file of `n` BlandEvalRun documents."""
-    # No rps: no client pace at all (the default paces Bland at 50/s), to measure the engine.
-    limit = f", requests_per_second: {rps}" if rps else ", requests_per_second: null"
+def write_project(root: Path, url: str, n: int, *, rps: float | None = None) -> None:
+    """Write reconciler.yaml (shipped defaults unless `rps`) and `n` BlandEvalRun documents."""
+    limit = f", requests_per_second: {rps}" if rps else ""
     (root / "reconciler.yaml").write_text(
         "workspace: bench\n"
         'manifests: ["evals/*.yaml"]\n'
         "providers:\n"
-        f'  bland: {{api_key: "${{BLAND_API_KEY}}", base_url: "{url}", '
-        f"max_concurrency: {concurrency}{limit}}}\n"
+        f'  bland: {{api_key: "${{BLAND_API_KEY}}", base_url: "{url}"{limit}}}\n'
     )
     docs = [
         f"apiVersion: reconciler/v1\nkind: BlandEvalRun\nmetadata: {{name: run-{i:05d}}}\n"
@@ -115,196 +95,168 @@ def write_project(
 
 @dataclass
 class CliRun:
-    """One CLI process: wall time, exit code, output, apply phase and peak RSS."""
-
     wall: float
-    code: int
-    stdout: str
-    stderr: list[str]
-    apply_s: float | None  # from the log: first action's start to the last action's line
-    max_rss_kib: int
+    max_rss_mib: float
+    requests: dict[str, int]
 
 
-def run_cli(root: Path, *args: str) -> CliRun:
-    """Run `python -m reconciler.cli -C root ARGS`, stamping each log line as it arrives."""
+def run_cli(root: Path, *args: str, code_dir: str | None) -> CliRun:
+    """Run the CLI (from `code_dir` when given) with --debug; time it, count its requests."""
     env = {**os.environ, "BLAND_API_KEY": KEY}
-    with tempfile.TemporaryFile("w+") as out:
+    if code_dir:
+        env["PYTHONPATH"] = code_dir
+    with tempfile.TemporaryFile("w+") as err, tempfile.TemporaryFile("w+") as out:
         begin = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "reconciler.cli", "-C", str(root), *args],
+            [sys.executable, "-m", "reconciler.cli", "-C", str(root), "--debug", *args],
             env=env,
             stdout=out,
-            stderr=subprocess.PIPE,
-            text=True,
+            stderr=err,
+            cwd="/",
         )
-        lines: list[str] = []
-        starts: list[float] = []
-        ends: list[float] = []
-
-        def read() -> None:
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                now = time.perf_counter()
-                lines.append(line.rstrip("\n"))
-                if match := APPLY_LINE.match(line):
-                    starts.append(now - int(match.group(1)) / 1000)
-                    ends.append(now)
-
-        reader = threading.Thread(target=read)
-        reader.start()
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - begin
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        reader.join()
-        out.seek(0)
-        stdout = out.read()
-    apply_s = max(ends) - min(starts) if starts else None
-    return CliRun(wall, proc.returncode, stdout, lines, apply_s, usage.ru_maxrss)
+        err.seek(0)
+        log = err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{args} failed:\n{log[-3000:]}")
+    kinds: Counter[str] = Counter()
+    for line in log.splitlines():
+        if match := HTTP_LINE.match(line):
+            method, url, code = match.groups()
+            what = "estimate" if url.endswith("/estimates") else "list" if method == "GET" else ""
+            what = what or ("create" if url.endswith("/runs") else f"{method} other")
+            kinds[what if code != "429" else "429"] += 1
+    return CliRun(wall, usage.ru_maxrss / 1024, dict(sorted(kinds.items())))
 
 
-def checked(result: CliRun, what: str) -> CliRun:
-    """Exit with the CLI's output when it failed."""
-    if result.code != 0:
-        tail = "\n".join(result.stderr[-20:])
-        sys.exit(f"{what} failed ({result.code}):\n{result.stdout[-2000:]}\n{tail}")
-    return result
+def naive(url: str, n: int, *, threads: int, rps: float | None = None) -> float:
+    """Run naive_apply.py in its own process; return its seconds."""
+    args = [sys.executable, str(NAIVE), "--base-url", url, "--key", KEY, "--n", str(n)]
+    args += ["--threads", str(threads)] + (["--rps", str(rps)] if rps else [])
+    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    return float(json.loads(done.stdout.splitlines()[-1])["seconds"])
 
 
-def rate_limited(n: int, rps: float) -> dict[str, object]:
-    """(a) n creates with the emulator and reconciler both at `rps` requests/s."""
-    emu = start_emulator(emulator.Faults(requests_per_second_per_key=rps))
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            write_project(root, emu.url, n, concurrency=64, rps=rps)
-            plan = checked(run_cli(root, "plan"), "plan")
-            plan_requests = emu.server.requests["BlandApi"]
-            time.sleep(1.5)  # let the emulator's bucket refill after the plan's request
-            emu.reset()
-            result = checked(run_cli(root, "apply", "--auto-approve"), "apply")
-    finally:
-        emu.stop()
-    floor = n / rps
-    apply_s = result.apply_s or result.wall
-    requests = emu.server.requests["BlandApi"]
-    row = {
-        "case": "rate_limited",
-        "creates": n,
-        "rps": rps,
-        "apply_s": round(apply_s, 3),
-        "total_s": round(result.wall, 3),
-        "plan_s": round(plan.wall, 3),
-        "total_minus_plan_s": round(result.wall - plan.wall, 3),
-        "floor_s": floor,
-        "ratio_to_floor": round(apply_s / floor, 3),
-        "target_ratio": 1.15,
-        "met": apply_s <= 1.15 * floor,
-        "requests": requests,
-        "requests_by_kind": dict(sorted(emu.counts.items())),
-        "plan_requests": plan_requests,
-        "http_429": emu.counts["429"],
-    }
-    print(
-        f"(a) {n} creates at {rps:g} req/s: apply phase {apply_s:.2f} s "
-        f"= {apply_s / floor:.3f} x the {floor:g} s floor (target <= 1.15); "
-        f"total {result.wall:.2f} s, plan alone {plan.wall:.2f} s; {requests} requests "
-        f"({dict(sorted(emu.counts.items()))}), {emu.counts['429']} x 429"
-    )
+def reconciler(emulator_args: list[str], n: int, *, rps: float | None, code: str | None) -> CliRun:
+    with emulator_process(*emulator_args) as url, tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_project(root, url, n, rps=rps)
+        return run_cli(root, "apply", "--auto-approve", code_dir=code)
+
+
+def baseline(emulator_args: list[str], n: int, *, threads: int, rps: float | None) -> float:
+    with emulator_process(*emulator_args) as url:
+        return naive(url, n, threads=threads, rps=rps)
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+def side_by_side(
+    case: str,
+    emulator_args: list[str],
+    n: int,
+    *,
+    rps: float | None,
+    before: str | None,
+    repeat: int,
+    baselines: dict[str, tuple[int, float | None]],
+) -> dict[str, object]:
+    """Run after (this checkout), before and the baselines interleaved, `repeat` times."""
+    sides: dict[str, list[float]] = {}
+    requests: dict[str, dict[str, int]] = {}
+    rss: dict[str, float] = {}
+    loads: list[str] = []
+    for _ in range(repeat):
+        loads.append(load())
+        for side, code in (("after", None), ("before", before)):
+            if side == "before" and not before:
+                continue
+            result = reconciler(emulator_args, n, rps=rps, code=code)
+            sides.setdefault(side, []).append(result.wall)
+            requests[side] = result.requests
+            rss[side] = max(rss.get(side, 0.0), round(result.max_rss_mib, 1))
+        for name, (threads, pace) in baselines.items():
+            sides.setdefault(name, []).append(baseline(emulator_args, n, threads=threads, rps=pace))
+    row: dict[str, object] = {"case": case, "creates": n, "emulator": emulator_args}
+    row["seconds"] = {side: median(walls) for side, walls in sides.items()}
+    row["runs"] = {side: [round(w, 2) for w in walls] for side, walls in sides.items()}
+    row["requests"] = requests
+    row["max_rss_mib"] = rss
+    row["load_1m"] = loads
     return row
-
-
-def latency(n: int, latency_ms: float, concurrency: int) -> dict[str, object]:
-    """(b) n creates at `latency_ms` per answer: reconciler apply against the naive loop."""
-    emu = start_emulator(emulator.Faults(latency_ms=latency_ms))
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            write_project(root, emu.url, n, concurrency=concurrency)
-            result = checked(run_cli(root, "apply", "--auto-approve"), "apply")
-            requests = emu.server.requests["BlandApi"]
-            kinds = dict(sorted(emu.counts.items()))
-    finally:
-        emu.stop()
-    emu = start_emulator(emulator.Faults(latency_ms=latency_ms))
-    try:
-        naive = subprocess.run(
-            [sys.executable, str(NAIVE), "--base-url", emu.url, "--key", KEY, "--n", str(n)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        naive_s = float(json.loads(naive.stdout.splitlines()[-1])["seconds"])
-    finally:
-        emu.stop()
-    apply_s = result.apply_s or result.wall
-    ratio = naive_s / result.wall
-    row = {
-        "case": "latency",
-        "creates": n,
-        "latency_ms": latency_ms,
-        "max_concurrency": concurrency,
-        "reconciler_total_s": round(result.wall, 3),
-        "reconciler_apply_s": round(apply_s, 3),
-        "reconciler_requests": requests,
-        "requests_by_kind": kinds,
-        "naive_s": round(naive_s, 3),
-        "speedup_total": round(ratio, 2),
-        "speedup_apply_phase": round(naive_s / apply_s, 2),
-        "target_speedup": 6,
-        "met": ratio >= 6,
-    }
-    print(
-        f"(b) {n} creates at {latency_ms:g} ms: reconciler {result.wall:.2f} s "
-        f"(apply phase {apply_s:.2f} s, {requests} requests {kinds}), naive loop {naive_s:.2f} s: "
-        f"{ratio:.1f}x faster ({naive_s / apply_s:.1f}x on the apply phase; target >= 6x)"
-    )
-    return row
-
-
-def memory(n: int) -> dict[str, object]:
-    """(c) Peak RSS and wall time of an apply of n creates, no latency, no limit."""
-    emu = start_emulator(emulator.Faults())
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            write_project(root, emu.url, n, concurrency=8)
-            result = checked(run_cli(root, "apply", "--auto-approve"), "apply")
-            requests = emu.server.requests["BlandApi"]
-    finally:
-        emu.stop()
-    mb = result.max_rss_kib / 1024
-    apply_s = result.apply_s or result.wall
-    print(
-        f"(c) {n} creates: peak RSS {mb:.1f} MB, {result.wall:.2f} s "
-        f"(apply phase {apply_s:.2f} s, {requests} requests {dict(sorted(emu.counts.items()))})"
-    )
-    return {
-        "case": "memory",
-        "creates": n,
-        "max_rss_mb": round(mb, 1),
-        "total_s": round(result.wall, 3),
-        "apply_s": round(apply_s, 3),
-        "requests": requests,
-        "requests_by_kind": dict(sorted(emu.counts.items())),
-    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100 / 100 / 1,000 creates")
-    parser.add_argument("--rps", type=float, default=100.0)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--concurrency", type=int, default=8, help="of (b)")
+    parser.add_argument("--before", help="another checkout to run beside this one")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices="abc", help="run one measurement")
+    parser.add_argument("--quick", action="store_true", help="100 / 100 / 1,000 creates")
+    parser.add_argument("--sequential", action="store_true", help="(b): also the 1-thread loop")
     args = parser.parse_args()
     sizes = (100, 100, 1_000) if args.quick else (1_000, 1_000, 10_000)
-
-    cases = {
-        "a": lambda: rate_limited(sizes[0], args.rps),
-        "b": lambda: latency(sizes[1], args.latency_ms, args.concurrency),
-        "c": lambda: memory(sizes[2]),
-    }
-    rows = [case() for name, case in cases.items() if args.only in (None, name)]
+    rows = []
+    if args.only in (None, "a"):
+        n = sizes[0]
+        row = side_by_side(
+            "a: rate limit 100/s",
+            ["--requests-per-second", "100"],
+            n,
+            rps=100,
+            before=args.before,
+            repeat=args.repeat,
+            baselines={"naive_8_threads_100rps": (8, 100)},
+        )
+        floor = n / 100
+        secs = row["seconds"]
+        assert isinstance(secs, dict)
+        row["floor_s"] = floor
+        row["ratio_to_floor"] = {k: round(v / floor, 3) for k, v in secs.items()}
+        row["target"] = "after <= 1.10 x floor"
+        row["met"] = secs["after"] <= 1.10 * floor
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.only in (None, "b"):
+        n = sizes[1]
+        baselines = {"naive_8_threads": (8, None)}
+        if args.sequential:
+            baselines["naive_sequential"] = (1, None)
+        row = side_by_side(
+            "b: 50 ms latency, shipped defaults",
+            ["--latency-ms", "50"],
+            n,
+            rps=None,
+            before=args.before,
+            repeat=args.repeat,
+            baselines=baselines,
+        )
+        secs = row["seconds"]
+        assert isinstance(secs, dict)
+        base = secs["naive_8_threads"]
+        row["ratio_to_naive_8_threads"] = {k: round(v / base, 3) for k, v in secs.items()}
+        row["target"] = "after <= 1.25 x naive_8_threads"
+        row["met"] = secs["after"] <= 1.25 * base
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.only in (None, "c"):
+        row = side_by_side(
+            "c: memory",
+            [],
+            sizes[2],
+            rps=None,
+            before=args.before,
+            repeat=1,
+            baselines={},
+        )
+        rss = row["max_rss_mib"]
+        assert isinstance(rss, dict)
+        row["target"] = "after peak RSS <= 200 MiB"
+        row["met"] = rss["after"] <= 200
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     print(json.dumps({"bench": "apply", "quick": args.quick, "rows": rows}))
 
 

@@ -485,7 +485,8 @@ def _provider_block(module: Any, existing: Schema) -> Schema:
 
     name = module.DISPLAY_NAME
     pace = module.REQUESTS_PER_SECOND
-    pace_shown = int(pace) if float(pace).is_integer() else pace
+    pace_shown = pace if pace is None or not float(pace).is_integer() else int(pace)
+    pace_said = "none" if pace is None else str(pace_shown)
     common: Schema = {
         "api_key": {
             "type": "string",
@@ -509,8 +510,9 @@ def _provider_block(module: Any, existing: Schema) -> Schema:
             "type": ["number", "null"],
             "exclusiveMinimum": 0,
             "default": pace_shown,
-            "description": f"A cap on requests per second to {name}, shared by every request"
-            f" (listings included); default {pace_shown} ({module.PACE_NOTE}); null for no cap.",
+            "description": f"A hard cap on requests per second to {name}, shared by every"
+            f" request (listings included); under it the pace adapts (halved on a 429, then"
+            f" regained step by step); default {pace_said} ({module.PACE_NOTE}); null for no cap.",
         },
         "timeout_s": {
             "type": "number",

@@ -4,6 +4,10 @@ The planner stays pure; pricing asks the vendors (Bland's free estimate endpoint
 the live runs the plan was made from (Adaline: the median cost of earlier runs of the same
 key). A cost nobody can tell is unknown (None), never $0, and an estimate that fails leaves
 the cost unknown with a note: pricing never fails a plan.
+
+Pricing never doubles an apply (docs/performance.md): identical estimate bodies are asked
+once (`price_plan`), `apply FILE` carries the saved plan's prices over (`carry_prices`), and
+an apply without a saved plan prices only when `safety.max_cost_usd` needs the total.
 """
 
 from __future__ import annotations
@@ -27,19 +31,38 @@ def price_plan(
     *,
     max_cost_usd: float | None = None,
     allow_cost: bool = False,
+    unknown_only: bool = False,
 ) -> Plan:
     """Return a copy of `plan` whose creates and replaces carry their estimated `cost_usd`.
+
+    `unknown_only`: price only the changes whose cost is not known yet (a saved plan's
+    prices carried over, where a budget needs the ones it could not tell).
 
     Vendors are priced concurrently, and each vendor's changes concurrently too. When
     `max_cost_usd` is set and the known total exceeds it, the copy carries a `cost_refusal`
     (a note instead with `allow_cost`); unknown costs are never counted as $0.
     """
     to_price = [
-        i for i, c in enumerate(plan.changes) if (c.creates or c.held) and c.resource is not None
+        i
+        for i, c in enumerate(plan.changes)
+        if (c.creates or c.held)
+        and c.resource is not None
+        and not (unknown_only and c.cost_usd is not None)
     ]
+    # One estimate per distinct body: creates with the same spec (and so the same natural
+    # key) cost the same, so the first change of each body is asked and the rest share it.
+    asked: dict[tuple[Vendor, str, object], int] = {}
+    same_as: dict[int, int] = {}
     by_vendor: dict[Vendor, list[int]] = {}
     for index in to_price:
-        by_vendor.setdefault(plan.changes[index].vendor, []).append(index)
+        change = plan.changes[index]
+        resource = change.resource
+        assert resource is not None
+        body = (change.vendor, resource.spec_hash, resource.natural_key)
+        first = asked.setdefault(body, index)
+        same_as[index] = first
+        if first == index:
+            by_vendor.setdefault(change.vendor, []).append(index)
     vendors = sorted(by_vendor)
 
     def price_vendor(vendor: Vendor) -> list[tuple[int, float | None, str | None]]:
@@ -68,11 +91,40 @@ def price_plan(
                 f"{vendor.display_name}: {len(errors)} cost estimate(s) failed, shown as"
                 f" unknown: {errors[0]}"
             )
+    for index, first in same_as.items():
+        costs[index] = costs[first]
     changes = tuple(
         _priced(change, costs[i]) if i in costs else change for i, change in enumerate(plan.changes)
     )
     priced_plan = dataclasses.replace(plan, changes=changes, notes=tuple(notes))
     return _check_limit(priced_plan, max_cost_usd=max_cost_usd, allow_cost=allow_cost)
+
+
+def carry_prices(plan: Plan, prices: Mapping[tuple[str, str, str], float | None]) -> Plan:
+    """Return `plan` with the prices a saved plan recorded, keyed (subject, action, spec hash).
+
+    `apply FILE` re-plans to check that nothing moved; asking the vendors for the estimates
+    again would double its requests for the numbers the reviewer already saw.
+    """
+    changes = tuple(
+        _priced(change, prices.get(_price_key(change)))
+        if change.creates and change.resource is not None
+        else change
+        for change in plan.changes
+    )
+    return dataclasses.replace(plan, changes=changes)
+
+
+def unpriced(plan: Plan, why: str) -> Plan:
+    """Return `plan` with a note saying why its costs were not estimated."""
+    if not any(c.creates for c in plan.changes):
+        return plan
+    return dataclasses.replace(plan, notes=(*plan.notes, f"Costs not estimated: {why}."))
+
+
+def _price_key(change: Change) -> tuple[str, str, str]:
+    spec_hash = change.resource.spec_hash if change.resource is not None else ""
+    return change.subject, change.action.value, spec_hash
 
 
 def estimate_each(

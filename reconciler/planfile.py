@@ -39,6 +39,24 @@ class SavedPlan:
     # allow flags are never read from the file: apply's own command line decides (docs/cli.md).
     refusal: str | None
     cost_refusal: str | None
+    # What each create and replace was priced at, keyed (subject, action, spec hash): apply
+    # FILE carries these over instead of asking the vendors again.
+    prices: tuple[tuple[tuple[str, str, str], float | None], ...] = ()
+
+
+def _prices(document: JSONObject) -> tuple[tuple[tuple[str, str, str], float | None], ...]:
+    prices: list[tuple[tuple[str, str, str], float | None]] = []
+    changes = document.get("changes")
+    for item in changes if isinstance(changes, list) else []:
+        if not isinstance(item, dict) or item.get("action") not in ("create", "replace"):
+            continue
+        cost = item.get("cost_usd")
+        known = (
+            float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None
+        )
+        key = (str(item.get("subject")), str(item.get("action")), str(item.get("spec_hash") or ""))
+        prices.append((key, known))
+    return tuple(prices)
 
 
 def _change_keys(document: JSONObject) -> tuple[tuple[str, str, str, str], ...]:
@@ -167,6 +185,7 @@ def read_plan_file(path: Path) -> SavedPlan:
         excludes=tuple(str(t) for t in options["excludes"]),
         refusal=document["refusal"],
         cost_refusal=cost["refusal"],
+        prices=_prices(document),
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -49,6 +50,15 @@ STATE_DIR = ".reconciler"
 Progress = Callable[["StatusResult"], None]
 
 
+class Pricing(Enum):
+    """When a plan asks the vendors for cost estimates (docs/performance.md)."""
+
+    ALWAYS = "always"  # `plan`: the reviewer wants the cost
+    BUDGET = "budget"  # `apply` without a saved plan: only when safety.max_cost_usd needs it
+    NEVER = "never"  # `plan --no-cost`
+    SAVED = "saved"  # `apply FILE`: the saved plan's prices are carried over (`replan`)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanOptions:
     """What a plan is asked for: its scope and the safety overrides of this command line."""
@@ -57,6 +67,7 @@ class PlanOptions:
     excludes: tuple[str, ...] = ()
     allow_mass_cancel: bool = False
     allow_cost: bool = False
+    pricing: Pricing = Pricing.BUDGET  # `plan` asks for ALWAYS (or NEVER: --no-cost)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,22 +131,35 @@ class Session:
         return gather_live_state(self._open(declared), declared)
 
     def make_plan(self, options: PlanOptions) -> Planned:
-        """Observe, plan and price: the plan `plan` shows and `apply` executes."""
-        from reconciler.cost import price_plan
+        """Observe, plan and price: the plan `plan` shows and `apply` executes.
+
+        `options.pricing` says whether to ask for estimates: never twice for one apply, and
+        only when someone reads them (the reviewer, or the max_cost_usd guard).
+        """
+        from reconciler.cost import price_plan, unpriced
         from reconciler.plan import plan
 
         config, resources = self.load()
         state = self.observe()
         _check_globs(options, resources=resources, runs=state.runs)
         settings = _settings(config, options)
-        priced = price_plan(
-            plan(resources, state.runs, settings=settings),
-            self._open(resources),
-            state.runs,
-            max_cost_usd=config.safety.max_cost_usd,
-            allow_cost=options.allow_cost,
-        )
-        return Planned(plan=priced, state=state)
+        planned = plan(resources, state.runs, settings=settings)
+        budget = config.safety.max_cost_usd
+        if options.pricing is Pricing.ALWAYS or (
+            options.pricing is Pricing.BUDGET and budget is not None
+        ):
+            planned = price_plan(
+                planned,
+                self._open(resources),
+                state.runs,
+                max_cost_usd=budget,
+                allow_cost=options.allow_cost,
+            )
+        elif options.pricing is Pricing.BUDGET:
+            planned = unpriced(planned, "no safety.max_cost_usd to check them against")
+        elif options.pricing is Pricing.NEVER:
+            planned = unpriced(planned, "--no-cost")
+        return Planned(plan=planned, state=state)
 
     def replan(
         self, saved: SavedPlan, *, allow_mass_cancel: bool, allow_cost: bool, guard: bool
@@ -143,8 +167,11 @@ class Session:
         """Plan again as `saved` was made, and refuse it when the live state has moved on.
 
         With `guard` (apply), the safety overrides come from this command line, never from the
-        file: a saved plan never widens what apply may do (docs/cli.md).
+        file: a saved plan never widens what apply may do (docs/cli.md). The prices are the
+        saved plan's: the vendors are not asked for the same estimates again, only (under
+        safety.max_cost_usd) for those it does not know, as after `plan --no-cost`.
         """
+        from reconciler.cost import carry_prices, price_plan
         from reconciler.planfile import check_saved_plan
 
         if guard and saved.refusal and not allow_mass_cancel:
@@ -156,10 +183,22 @@ class Session:
             excludes=saved.excludes,
             allow_mass_cancel=allow_mass_cancel,
             allow_cost=allow_cost,
+            pricing=Pricing.SAVED,
         )
         planned = self.make_plan(options)
         check_saved_plan(saved, planned.plan, planned.state)
-        return planned
+        priced = carry_prices(planned.plan, dict(saved.prices))
+        budget = self.config.safety.max_cost_usd
+        if budget is not None:  # what the saved plan could not tell (or --no-cost) is asked now
+            priced = price_plan(
+                priced,
+                self._open(self.load()[1]),
+                planned.state.runs,
+                max_cost_usd=budget,
+                allow_cost=allow_cost,
+                unknown_only=True,
+            )
+        return dataclasses.replace(planned, plan=priced)
 
     # --- what the command changes ------------------------------------------------------
 

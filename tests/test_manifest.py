@@ -868,7 +868,7 @@ class TestConfig:
         assert arize_ is not None
         expected = (
             ("evals/**/*.yaml",),
-            (SECRET, "emulator", 8, 50.0, 30.0, 5),  # Bland's default pace
+            (SECRET, "emulator", 8, None, 30.0, 5),  # Bland: no default cap (adaptive pace)
             (None, None, 4, 2.5, 10.0, 0),
             ("VXNlcjo0Mg==", ("t1", "t2"), "sp1"),
             (3, 12.5),
@@ -1076,12 +1076,14 @@ class TestEmptyDocuments:
 
 class TestDefaultPace:
     def test_each_vendor_gets_its_default_pace_and_null_means_no_cap(self, tmp_path: Path) -> None:
-        """Absent: a pace the vendor will not punish; an explicit null turns the cap off."""
+        """Absent: the vendor's published limit (Adaline) or no cap; null turns a cap off."""
         path = tmp_path / "reconciler.yaml"
         path.write_text(
             "workspace: ws\nproviders:\n  bland: {}\n  adaline: {}\n"
-            "  arize: {requests_per_second: null}\n"
+            "  arize: {requests_per_second: 20}\n"
         )
         config = load_config(path, environ={})
         paces = {p.vendor.value: p.requests_per_second for p in config.providers}
-        assert {"adaline": 100.0, "arize": None, "bland": 50.0} == paces
+        assert {"adaline": 100.0, "arize": 20, "bland": None} == paces
+        path.write_text("workspace: ws\nproviders:\n  adaline: {requests_per_second: null}\n")
+        assert [None] == [p.requests_per_second for p in load_config(path, environ={}).providers]

@@ -86,6 +86,11 @@ def echo_plan(app: App, plan: Plan, *, fmt: str = "text", verbose: bool = False)
     "--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 1: error, 2: changes present."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also list resources that need nothing.")
+@click.option(
+    "--no-cost",
+    is_flag=True,
+    help="Skip the cost estimates (no estimate requests; safety.max_cost_usd unchecked).",
+)
 @target_option
 @exclude_option
 @mass_cancel_option
@@ -96,18 +101,24 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     verbose: bool,
+    no_cost: bool,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
     allow_mass_cancel: bool,
 ) -> int:
     """Show what apply would create and cancel."""
     from reconciler.outputs import check_writable
-    from reconciler.session import PlanOptions, failed_plan_comment
+    from reconciler.session import PlanOptions, Pricing, failed_plan_comment
 
     out_path = app.path(out) if out is not None else None
     if out_path is not None:
         check_writable(out_path)  # before any listing: a typo in -out fails at once
-    options = PlanOptions(targets=target, excludes=exclude, allow_mass_cancel=allow_mass_cancel)
+    options = PlanOptions(
+        targets=target,
+        excludes=exclude,
+        allow_mass_cancel=allow_mass_cancel,
+        pricing=Pricing.NEVER if no_cost else Pricing.ALWAYS,
+    )
     try:
         with app.session() as session:
             planned = session.make_plan(options)

@@ -20,6 +20,7 @@ from reconciler.errors import NotFoundError, ProviderError, TransientProviderErr
 from reconciler.model import LiveRun, NaturalKey, Resource, RunFields, RunPhase
 from reconciler.providers.cancelling import cancel_idempotently
 from reconciler.providers.config import ProviderConfig
+from reconciler.providers.fresh import FreshLooks
 from reconciler.providers.http import JsonClient, gather
 from reconciler.providers.listing import listing_errors
 from reconciler.providers.paging import PageShape, describe, walk
@@ -53,6 +54,7 @@ class AdalineProvider:
         self, config: ProviderConfig, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         self._max_concurrency = config.max_concurrency
+        self._fresh: FreshLooks[tuple[str, str, str], list[LiveRun]] = FreshLooks(self._key_since)
         self._api = JsonClient.from_config(
             config, default_base_url=DEFAULT_BASE_URL, auth_prefix="Bearer ", transport=transport
         )
@@ -199,9 +201,11 @@ class AdalineProvider:
                 status=error.status,
                 retry_after=error.retry_after,  # a 429 says when to come back
             ) from error
-        return parse_evaluation(
+        run = parse_evaluation(
             data, prompt_id=prompt_id, dataset_id=dataset_id, operation="create", created=True
         )
+        self._fresh.created((prompt_id, evaluator_id, dataset_id))
+        return run
 
     def _recover(
         self, prompt_id: str, evaluator_id: str, dataset_id: str, *, since_ms: int
@@ -241,12 +245,12 @@ class AdalineProvider:
         """Return the runs of the resource's key submitted since `since` that satisfy it."""
         del workspace
         spec = resource.spec
-        return self._since(
-            str(spec["promptId"]),
-            str(spec["evaluatorId"]),
-            str(spec["datasetId"]),
-            since_ms=int(since.timestamp() * 1000),
-        )
+        key = (str(spec["promptId"]), str(spec["evaluatorId"]), str(spec["datasetId"]))
+        return self._fresh.look(key, since, identity=key)
+
+    def _key_since(self, key: tuple[str, str, str], since: datetime) -> list[LiveRun]:
+        """One fresh look: the key's runs submitted since `since` (the server filters)."""
+        return self._since(*key, since_ms=int(since.timestamp() * 1000))
 
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run` (read under the prompt it was listed under)."""

@@ -8,6 +8,7 @@ of every task a resource names are listed, plus, for prune, the configured tasks
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,9 +30,10 @@ from reconciler.errors import (
 from reconciler.model import LiveRun, NaturalKey, Resource, RunFields, RunPhase, parse_instant
 from reconciler.providers.cancelling import cancel_idempotently
 from reconciler.providers.config import ProviderConfig
+from reconciler.providers.fresh import FreshLooks
 from reconciler.providers.http import JsonClient, gather
 from reconciler.providers.listing import listing_errors
-from reconciler.providers.paging import PageShape, describe, walk
+from reconciler.providers.paging import NewestFirst, PageShape, describe, walk
 from reconciler.vendors import arize as known
 
 log = logging.getLogger("reconciler.providers.arize")
@@ -64,6 +66,7 @@ class ArizeProvider:
         self._space_id = config.space_id
         self._experiment_names: dict[str, str] = {}
         self._names_lock = threading.Lock()
+        self._fresh: FreshLooks[str, list[LiveRun]] = FreshLooks(self._runs_since)
         self._api = JsonClient.from_config(
             config, default_base_url=DEFAULT_BASE_URL, auth_prefix="Bearer ", transport=transport
         )
@@ -243,7 +246,45 @@ class ArizeProvider:
                 if isinstance(error, TransientProviderError)
                 else None,
             ) from error
-        return self._parse(data, operation="trigger", created=True)
+        run = self._parse(data, operation="trigger", created=True)
+        self._fresh.created(key)
+        return run
+
+    def _runs_since(self, task_id: str, since: datetime) -> list[LiveRun]:
+        """Return the task's runs triggered since `since`: only the pages that can hold one.
+
+        When the listing shows itself newest first (`NewestFirst`: observed, never assumed),
+        the walk stops at the first page that has gone past `since`; otherwise it reads the
+        whole history, as a listing does.
+        """
+        operation = f"look for runs of task {task_id} made since the plan"
+        watch = NewestFirst(since)
+        items: list[Mapping[str, object]] = []
+        try:
+            for item in self._pages(
+                _path("v2", "tasks", task_id, "runs"), "task_runs", operation=operation
+            ):
+                created = item.get("created_at") if isinstance(item, dict) else None
+                if isinstance(created, str):
+                    with contextlib.suppress(ValueError):  # the parse below names the field
+                        watch.read(parse_instant(created))
+                if watch.passed:
+                    break
+                items.append(item)
+        except NotFoundError as error:
+            raise ListingError(
+                f"task {task_id} was not found or is not readable with this key",
+                vendor=VENDOR,
+                operation=operation,
+                status=404,
+            ) from error
+        if any(
+            item.get("experiment_id") and str(item["experiment_id"]) not in self._experiment_names
+            for item in items
+        ):
+            self._learn_experiments(task_id, None)
+        runs = [self._parse(item, operation=operation) for item in items]
+        return [r for r in runs if r.created_at >= since]
 
     def _recover(
         self, task_id: str, key: NaturalKey, *, since: datetime, exact_any_age: bool = False
@@ -283,7 +324,7 @@ class ArizeProvider:
         key = resource.natural_key
         if key is None:
             return []
-        runs, _ = self._task_runs(key.container, ())
+        runs = self._fresh.look(key.container, since, identity=key)
         found = [
             r for r in runs if r.natural_key == key and r.phase.satisfies and r.created_at >= since
         ]

@@ -4,8 +4,9 @@ Layers, each one concern (as httpx's own client is built):
 
 - `SecretHeaderAuth` adds the auth header at send time, so the key lives in no client
   header, repr or log line.
-- `RetryTransport` wraps httpx's transport: a shared rate limit and concurrency cap for
-  every request to the vendor, and retries of idempotent requests (GET, and POSTs marked
+- `RetryTransport` wraps httpx's transport: an adaptive pace (`RateLimiter`: AIMD on 429s
+  under the `requests_per_second` cap) and a concurrency cap shared by every request to the
+  vendor, and retries of idempotent requests (GET, and POSTs marked
   `retry_extension()`: cancels and estimates) on 429, 5xx, timeouts and dropped
   connections, with exponential backoff, full jitter and `Retry-After` honoured, an
   attempt cap and a wall-clock retry budget checked before every sleep. A create is never
@@ -24,6 +25,7 @@ Layers, each one concern (as httpx's own client is built):
 
 from __future__ import annotations
 
+import collections
 import logging
 import random
 import threading
@@ -64,6 +66,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 RETRY_EXTENSION = "reconciler.retry"
+TOO_MANY_REQUESTS = 429
 
 
 def retry_extension() -> dict[str, Any]:
@@ -98,31 +101,81 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """A token bucket shared by every request to one vendor; None rate = no limit."""
+    """The pace of every request to one vendor, shared by all threads: AIMD under a hard cap.
+
+    - `cap` (`requests_per_second`) is never exceeded; None: no cap. The pace starts at the
+      cap (a vendor's published limit is its default cap: Adaline), else unpaced.
+    - A 429 halves the pace (multiplicative decrease); from no pace yet, it halves the rate
+      actually sent over the last second. A `Retry-After` also holds every request until
+      then. One burst of 429s halves once: a 429 to a request sent before the last decrease
+      was sent at the old pace and says nothing new.
+    - Every other answer adds `STEP / pace` (additive increase): `STEP` requests per second
+      more for each second's worth of answers without a 429, up to the cap.
+
+    Time is injected (`clock`, `sleep`), so tests check the pace without waiting.
+    """
+
+    STEP = 5.0  # requests per second regained per second of answers without a 429
+    FLOOR = 1.0  # requests per second: the slowest pace a 429 brings it to
+    WINDOW_S = 1.0  # how far back the sent rate is measured when there was no pace yet
 
     def __init__(
         self,
-        rate: float | None,
+        cap: float | None,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._rate = rate
+        self.cap = cap or None
+        self.rate: float | None = self.cap  # the current pace; None: unpaced
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next = 0.0
+        self._next = 0.0  # when the next request may go
+        self._decreased_at = float("-inf")
+        self._sent: collections.deque[float] = collections.deque()
 
-    def acquire(self) -> None:
-        """Block until this request may go."""
-        if not self._rate:
-            return
+    def acquire(self) -> float:
+        """Block until this request may go; return the moment it goes."""
         with self._lock:
             now = self._clock()
             start = max(now, self._next)
-            self._next = start + 1.0 / self._rate
+            if self.rate is not None:
+                self._next = start + 1.0 / self.rate
+            self._sent.append(start)
+            while self._sent and self._sent[0] < start - self.WINDOW_S:
+                self._sent.popleft()
         if start > now:
             self._sleep(start - now)
+        return start
+
+    def slow_down(self, sent_at: float, *, retry_after: float | None = None) -> None:
+        """A request sent at `sent_at` was answered 429: halve the pace (once per burst)."""
+        with self._lock:
+            now = self._clock()
+            if retry_after is not None:
+                self._next = max(self._next, now + retry_after)
+            if sent_at <= self._decreased_at:
+                return
+            if self.rate is None:
+                recent = sum(1 for t in self._sent if t >= now - self.WINDOW_S)
+                current = recent / self.WINDOW_S
+            else:
+                current = self.rate
+            self.rate = max(self.FLOOR, current / 2)
+            self._decreased_at = now
+            log.debug("pace halved to %.1f requests/s after a 429", self.rate)
+
+    def speed_up(self) -> None:
+        """An answer other than 429: regain pace step by step, up to the cap."""
+        if self.rate is None:
+            return
+        with self._lock:
+            if self.rate is None:
+                return
+            self.rate += self.STEP / self.rate
+            if self.cap is not None and self.rate > self.cap:
+                self.rate = self.cap
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -212,7 +265,7 @@ class RetryTransport(httpx.BaseTransport):
 
     def _attempt(self, request: httpx.Request, *, end: float, what: str) -> httpx.Response:
         """Send once, paced and capped; the whole exchange gets timeout_s or what is left."""
-        self._limiter.acquire()
+        sent_at = self._limiter.acquire()
         with self._slots:
             # Measured once the pace and the cap let the attempt go: waiting is not its time.
             limit = min(self._timeout_s, end - self._clock())
@@ -233,6 +286,14 @@ class RetryTransport(httpx.BaseTransport):
                     else f"{limit:.2g} s, what was left of {what}"
                 )
                 raise type(exc)(f"no complete answer within {within}", request=request) from exc
+        if response.status_code == TOO_MANY_REQUESTS:
+            told = retry_after(response)
+            # Hold every request for a wait the retry budget could honour; a longer one fails
+            # the request that got it (below), and must not stall the others for an hour.
+            hold = told if told is not None and told < self._policy.budget_s else None
+            self._limiter.slow_down(sent_at, retry_after=hold)
+        else:
+            self._limiter.speed_up()
         return response
 
     def _backoff(self, attempt: int) -> float:

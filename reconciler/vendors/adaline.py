@@ -17,8 +17,9 @@ KIND = Kind.ADALINE_EVALUATION
 DISPLAY_NAME = "Adaline"
 IDENTITY = IdentityMode.NATURAL_KEY
 SCHEMA_FILE = "adaline-evaluation.schema.json"
-# The default pace, and why (docs/apply.md; reconciler.yaml's schema says it too).
-REQUESTS_PER_SECOND = 100.0
+# The default cap (its published limit) and why (docs/apply.md; reconciler.yaml's schema
+# says it too). The pace starts at it and adapts to 429s under it.
+REQUESTS_PER_SECOND: float | None = 100.0
 PACE_NOTE = "Adaline allows 6,000 requests a minute on these APIs"
 EMULATOR_SUFFIX = "/v2"  # Adaline's base URL ends in /v2
 

@@ -18,9 +18,10 @@ KIND = Kind.ARIZE_TASK_RUN
 DISPLAY_NAME = "Arize"
 IDENTITY = IdentityMode.NATURAL_KEY
 SCHEMA_FILE = "arize-task-run.schema.json"
-# The default pace, and why (docs/apply.md; reconciler.yaml's schema says it too).
-REQUESTS_PER_SECOND = 50.0
-PACE_NOTE = "Arize publishes no REST limit and answers 429 with Retry-After"
+# The default cap (its published limit; None: none published) and why (docs/apply.md;
+# reconciler.yaml's schema says it too). Under it the pace adapts to 429s.
+REQUESTS_PER_SECOND: float | None = None
+PACE_NOTE = "Arize publishes no REST limit, so no cap: the pace adapts to its 429s and Retry-After"
 EMULATOR_SUFFIX = ""
 MAX_WINDOW = timedelta(days=30)
 

@@ -223,7 +223,7 @@ class VendorModule(Protocol):
     DISPLAY_NAME: str  # as people write it: "Bland"
     IDENTITY: IdentityMode  # labels (provable ownership) or natural key (matched only)
     SCHEMA_FILE: str  # the manifest schema of KIND, in schemas/
-    REQUESTS_PER_SECOND: float  # the default pace (docs/apply.md)
+    REQUESTS_PER_SECOND: float | None  # the default cap: a published limit, or None
     PACE_NOTE: str  # why that pace, as reconciler.yaml's schema says it
     EMULATOR_SUFFIX: str  # where the emulator serves this API below its root ("/v2")
 

@@ -18,12 +18,10 @@ KIND = Kind.BLAND_EVAL_RUN
 DISPLAY_NAME = "Bland"
 IDENTITY = IdentityMode.LABELS
 SCHEMA_FILE = "bland-eval-run.schema.json"
-# The default pace, and why (docs/apply.md; reconciler.yaml's schema says it too).
-REQUESTS_PER_SECOND = 50.0
-PACE_NOTE = (
-    "Bland documents no limit for its evals API; 50 keeps a large organisation's listing"
-    " quick without hammering it"
-)
+# The default cap (its published limit; None: none published) and why (docs/apply.md;
+# reconciler.yaml's schema says it too). Under it the pace adapts to 429s.
+REQUESTS_PER_SECOND: float | None = None
+PACE_NOTE = "Bland documents no limit for its evals API, so no cap: the pace adapts to its 429s"
 EMULATOR_SUFFIX = ""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -309,3 +310,36 @@ class TestMissingDatasetId:
                 resource(), workspace="ws", since=datetime.now(UTC) - timedelta(minutes=1)
             )
         }
+
+
+class TestFreshLooksAreShared:
+    """Apply's looks around a create: one per key across workers, re-read only after a create."""
+
+    def lists(self, transport: Counting) -> int:
+        return sum(1 for m, p in transport.requests if m == "GET" and p.endswith("/evaluations"))
+
+    def test_eight_workers_looking_at_one_key_share_one_look(self, emulator_url):
+        transport = Counting()
+        provider = make(emulator_url, transport=transport)
+        since = datetime.now(UTC) - timedelta(seconds=10)
+        named = [resource(name=f"r{n}") for n in range(8)]
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda r: provider.find_runs(r, workspace="ws", since=since), named))
+        finally:
+            provider.close()
+        assert 1 == self.lists(transport)
+
+    def test_the_race_settlement_reads_once_after_the_create_and_finds_the_run(self, emulator_url):
+        transport = Counting()
+        provider = make(emulator_url, transport=transport)
+        since = datetime.now(UTC) - timedelta(seconds=10)
+        try:
+            assert [] == provider.find_runs(resource(), workspace="ws", since=since)
+            assert [] == provider.find_runs(resource(), workspace="ws", since=since)
+            made = provider.create_run(resource(), workspace="ws", request_id="r")
+            twins = provider.find_runs(resource(), workspace="ws", since=since)
+        finally:
+            provider.close()
+        assert [made.run_id] == [r.run_id for r in twins]
+        assert 2 == self.lists(transport)

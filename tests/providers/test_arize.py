@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -385,3 +386,55 @@ class TestCancel:
         current = provider.get_run(run)
         assert run.run_id == current.run_id
         assert run.natural_key == current.natural_key
+
+
+class TestFreshLooksAreBounded:
+    """Apply's looks around a create read only what is new, once per task across workers."""
+
+    def test_a_look_since_the_plan_reads_only_the_pages_newer_than_it(self, seeded):
+        """250 runs of history (3 pages), newest first: a look 10 s back reads one page."""
+        server, url = seeded
+        server.arize.seed_runs(KEY, 250, task_id=TASK_1)
+        transport = Counting()
+        provider = make(url, transport=transport)
+        try:
+            since = datetime.now(UTC) - timedelta(seconds=10)
+            found = provider.find_runs(window(), workspace="ws", since=since)
+        finally:
+            provider.close()
+        assert [] == found  # the seeded windows are not this resource's
+        assert 1 == transport.count("GET", f"/v2/tasks/{TASK_1}/runs")
+
+    def test_eight_workers_looking_at_one_task_share_one_look(self, seeded):
+        server, url = seeded
+        server.arize.seed_runs(KEY, 250, task_id=TASK_1)
+        transport = Counting()
+        provider = make(url, transport=transport)
+        since = datetime.now(UTC) - timedelta(seconds=10)
+        resources = [window(name=f"r{n}", start=f"2026-03-0{n + 1}T00:00:00Z") for n in range(8)]
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                list(
+                    pool.map(
+                        lambda r: provider.find_runs(r, workspace="ws", since=since), resources
+                    )
+                )
+        finally:
+            provider.close()
+        assert 1 == transport.count("GET", f"/v2/tasks/{TASK_1}/runs")
+
+    def test_the_race_settlement_reads_once_after_the_create_and_finds_the_run(self, seeded):
+        """Look, trigger, look again: the second look is new (begun after the trigger), once."""
+        server, url = seeded
+        server.arize.seed_runs(KEY, 250, task_id=TASK_1)
+        transport = Counting()
+        provider = make(url, transport=transport)
+        since = datetime.now(UTC) - timedelta(seconds=10)
+        try:
+            assert [] == provider.find_runs(window(), workspace="ws", since=since)
+            made = provider.create_run(window(), workspace="ws", request_id="r")
+            twins = provider.find_runs(window(), workspace="ws", since=since)
+        finally:
+            provider.close()
+        assert [made.run_id] == [r.run_id for r in twins]
+        assert 2 == transport.count("GET", f"/v2/tasks/{TASK_1}/runs")

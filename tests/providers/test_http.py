@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from reconciler.errors import ProviderError, TransientProviderError
+from reconciler.model import Vendor
+from reconciler.providers.config import ProviderConfig
 from reconciler.providers.http import (
     RateLimiter,
     RetryPolicy,
@@ -73,14 +75,37 @@ def scripted():
         server.server_close()
 
 
-def client(url: str, *, retries: int = 3, sleeps: list[float] | None = None) -> httpx.Client:
-    recorded = sleeps if sleeps is not None else []
+class FakeTime:
+    """A monotonic clock that moves only when something sleeps on it; sleeps are recorded."""
+
+    def __init__(self, sleeps: list[float] | None = None) -> None:
+        self.now = 1000.0
+        self.sleeps = sleeps if sleeps is not None else []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def client(
+    url: str,
+    *,
+    retries: int = 3,
+    sleeps: list[float] | None = None,
+    rps: float | None = None,
+    time: FakeTime | None = None,
+) -> httpx.Client:
+    fake = time or FakeTime(sleeps)
     transport = RetryTransport(
         httpx.HTTPTransport(),
         policy=RetryPolicy(max_retries=retries, base_delay_s=0.01, max_delay_s=0.05),
-        limiter=RateLimiter(None),
+        limiter=RateLimiter(rps, clock=fake.clock, sleep=fake.sleep),
         max_concurrency=4,
-        sleep=recorded.append,
+        clock=fake.clock,
+        sleep=fake.sleep,
     )
     return httpx.Client(
         base_url=url, transport=transport, auth=SecretHeaderAuth("authorization", Secret(SECRET))
@@ -236,3 +261,98 @@ class TestCheckResponse:
         response = self._response(401, {"errors": [{"error": "AUTH_FAILURE", "message": "no"}]})
         with pytest.raises(ProviderError, match="Check the API key"):
             check_response(response, vendor="bland", operation="list runs")
+
+
+TOO_MANY = (429, {}, {"data": None, "errors": [{"error": "RATE_LIMITED", "message": "slow"}]})
+
+
+def sends(limiter: RateLimiter, count: int) -> list[float]:
+    """Send `count` requests through `limiter`, each answered at once without a 429."""
+    moments = []
+    for _ in range(count):
+        moments.append(limiter.acquire())
+        limiter.speed_up()
+    return moments
+
+
+class TestPacing:
+    """AIMD pacing on the injected clock: never wall time."""
+
+    def test_a_vendor_that_publishes_no_limit_is_not_capped_by_default(self):
+        """Bland and Arize: no default cap, so 100 requests go without a wait."""
+        for vendor in (Vendor.BLAND, Vendor.ARIZE):
+            assert ProviderConfig.from_block(vendor, {}).requests_per_second is None
+        fake = FakeTime()
+        limiter = RateLimiter(None, clock=fake.clock, sleep=fake.sleep)
+        sends(limiter, 100)
+        assert [] == fake.sleeps
+
+    def test_a_vendor_that_publishes_a_limit_starts_at_it(self):
+        """Adaline publishes 6,000 a minute: 101 requests take one second, not less."""
+        cap = ProviderConfig.from_block(Vendor.ADALINE, {}).requests_per_second
+        assert 100 == cap
+        fake = FakeTime()
+        moments = sends(RateLimiter(cap, clock=fake.clock, sleep=fake.sleep), 101)
+        assert moments[-1] - moments[0] == pytest.approx(1.0)
+
+    def test_a_429_halves_the_pace_then_answers_regain_it_step_by_step(self):
+        """10/s, a 429: 5/s; each answer without a 429 adds STEP/pace, back up to the cap."""
+        fake = FakeTime()
+        limiter = RateLimiter(10, clock=fake.clock, sleep=fake.sleep)
+        sent = limiter.acquire()
+        limiter.slow_down(sent)
+        assert 5 == limiter.rate
+        limiter.speed_up()
+        assert limiter.rate == pytest.approx(5 + RateLimiter.STEP / 5)
+        sends(limiter, 50)
+        assert 10 == limiter.rate  # regained, and never above the cap
+
+    def test_a_429_with_no_pace_yet_halves_the_rate_actually_sent(self):
+        """Unpaced, 40 requests in the last second then a 429: the pace becomes 20/s."""
+        fake = FakeTime()
+        limiter = RateLimiter(None, clock=fake.clock, sleep=fake.sleep)
+        for _ in range(40):
+            sent = limiter.acquire()
+            fake.now += 0.02
+        limiter.slow_down(sent)
+        assert 20 == limiter.rate
+        first, second = limiter.acquire(), limiter.acquire()
+        assert second - first == pytest.approx(1 / 20)
+
+    def test_a_burst_of_429s_to_requests_sent_together_halves_the_pace_once(self):
+        """Eight requests in flight all answered 429 halve the pace once, not eight times."""
+        fake = FakeTime()
+        limiter = RateLimiter(64, clock=fake.clock, sleep=fake.sleep)
+        in_flight = [limiter.acquire() for _ in range(8)]
+        for sent in in_flight:
+            limiter.slow_down(sent)
+        assert 32 == limiter.rate
+        limiter.slow_down(limiter.acquire())  # sent at the new pace, still too fast
+        assert 16 == limiter.rate
+
+    def test_retry_after_holds_every_request_until_then(self):
+        """A 429 with Retry-After: 3 holds the next request of any thread 3 s."""
+        fake = FakeTime()
+        limiter = RateLimiter(None, clock=fake.clock, sleep=fake.sleep)
+        sent = limiter.acquire()
+        limiter.slow_down(sent, retry_after=3.0)
+        assert limiter.acquire() == pytest.approx(sent + 3.0)
+
+    def test_requests_per_second_is_a_hard_cap_however_long_no_429_comes(self):
+        """A cap of 20/s: 1,001 answers without a 429 still take 50 s, never less."""
+        fake = FakeTime()
+        moments = sends(RateLimiter(20, clock=fake.clock, sleep=fake.sleep), 1001)
+        assert moments[-1] - moments[0] == pytest.approx(50.0)
+
+    def test_a_vendor_answering_429_slows_every_later_request_over_http(self, scripted):
+        """Over loopback: 429, then 200s. The retry and the requests after it go at half pace."""
+        script = Script(TOO_MANY, OK)
+        fake = FakeTime()
+        with client(scripted(script), rps=10, time=fake) as c:
+            c.get("/x")  # 429, retried after a backoff, then 200
+            before = fake.now
+            c.get("/y")
+            c.get("/z")
+        # /y waits out the retry's 1/5 s (sent at 5/s); /z goes 1/6 s after /y (one answer
+        # without a 429 since: 5 + STEP/5). At the fixed pace of old both took 0.2 s.
+        assert fake.now - before == pytest.approx(1 / 5 + 1 / (5 + RateLimiter.STEP / 5))
