@@ -13,17 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from reconciler.gates import Verdict, evaluate
+from reconciler.diffs import field_diffs
 from reconciler.model import (
     LABEL_ADDRESS,
-    LABEL_FIELDS,
     LABEL_SPEC_HASH,
     LABEL_WORKSPACE,
-    SENSITIVE_VALUE,
     Action,
     Address,
     Change,
-    DiffKind,
     FieldDiff,
     Identity,
     IdentityMode,
@@ -35,18 +32,15 @@ from reconciler.model import (
     Reason,
     Resource,
     RunPhase,
-    StageGate,
     Vendor,
     VendorCounts,
-    canonical_json,
-    decode_field_hashes,
 )
 from reconciler.scope import Matcher, run_subject, scope_matcher, unmatched_globs
+from reconciler.stages import staged
 from reconciler.vendors.registry import vendor_module
 
 __all__ = ["plan", "run_subject", "scope_matcher", "unmatched_globs"]
 
-MAX_SHOWN_VALUE = 120
 MASS_PRUNE_MINIMUM = 2  # pruning every managed run of a vendor is refused from this many runs
 
 
@@ -99,7 +93,7 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
     changes: list[Change] = []
     for address, lines in by_address.items():
         if in_scope(str(address)):
-            changes += [_staged(c, by_address) for c in lines]
+            changes += [staged(c, by_address) for c in lines]
     for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
         changes += _prune(vendor, declared_addresses, declared_keys, in_scope, released)
     changes.sort(key=_order)
@@ -273,7 +267,7 @@ def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> l
                 identity=identity,
                 resource=resource,
                 run=first,
-                changed=_field_diffs(first, resource),
+                changed=field_diffs(first, resource),
                 attempts=attempts,
             )
         )
@@ -281,7 +275,7 @@ def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> l
     else:
         changed: tuple[FieldDiff, ...] = ()
         if reason is Reason.MISSING and stale:  # rule 5: the old run finished; say what changed
-            reason, changed = Reason.SPEC_CHANGED, _field_diffs(stale[-1], resource)
+            reason, changed = Reason.SPEC_CHANGED, field_diffs(stale[-1], resource)
         changes.append(
             Change(
                 action=Action.CREATE,
@@ -358,62 +352,6 @@ def _release_declared(resource: Resource, vendor: _Vendor) -> list[Change]:
     return [_change(Action.RELEASED, Reason.RELEASE, resource, identity, run=r) for r in active]
 
 
-# --- stages ---------------------------------------------------------------------------------
-
-
-def _staged(change: Change, by_address: dict[Address, list[Change]]) -> Change:
-    """Hold a create (or replace) until every stage before it passed (`lifecycle.after`)."""
-    if not change.creates or change.resource is None or not change.resource.lifecycle.after:
-        return change
-    pending: list[Address] = []
-    failed: list[Address] = []
-    for stage in change.resource.lifecycle.after:
-        verdict = _stage_verdict(by_address.get(stage.address, []), stage.gates)
-        if verdict is Verdict.FAILED:
-            failed.append(stage.address)
-        elif verdict is not Verdict.PASSED:
-            pending.append(stage.address)
-    if not pending and not failed:
-        return change
-    return Change(
-        action=Action.WAIT,
-        reason=Reason.STAGE_FAILED if failed else Reason.STAGE_PENDING,
-        vendor=change.vendor,
-        subject=change.subject,
-        identity=change.identity,
-        resource=change.resource,
-        run=change.run,
-        changed=change.changed,
-        attempts=change.attempts,
-        waits_for=tuple(sorted(failed or pending)),
-    )
-
-
-def _stage_verdict(lines: Sequence[Change], gates: StageGate) -> Verdict | None:
-    """Say whether a stage passed, failed for good, or (None) has not settled yet.
-
-    Only the run that satisfies the stage's resource counts: a stage being created, replaced,
-    retried or itself waiting has not settled. A stage past `max_attempts`, or whose current
-    run finished but missed a threshold (with `gates: pass`), has failed for good: nothing
-    would ever let the next stage start, so it is not created.
-    """
-    for change in lines:
-        if change.reason is Reason.ATTEMPTS_EXHAUSTED:
-            return Verdict.FAILED
-        if change.action is not Action.NO_OP or change.run is None:
-            continue
-        if change.reason not in (Reason.SATISFIED, Reason.MATCHED, Reason.ADOPTED):
-            continue
-        run, resource = change.run, change.resource
-        if run.phase is not RunPhase.SUCCEEDED:
-            return None
-        if gates is StageGate.FINISH or resource is None:
-            return Verdict.PASSED
-        verdicts = [evaluate(t, run).verdict for t in resource.thresholds]
-        return Verdict.PASSED if all(v is Verdict.PASSED for v in verdicts) else Verdict.FAILED
-    return None
-
-
 def _keep_oldest_active(
     satisfying: list[LiveRun], vendor: _Vendor, identity: Identity
 ) -> tuple[LiveRun, list[LiveRun]]:
@@ -459,43 +397,6 @@ def _change(
         run=run,
         attempts=attempts,
     )
-
-
-def _field_diffs(run: LiveRun, resource: Resource) -> tuple[FieldDiff, ...]:
-    """List the spec fields a replace changes, from the run's `reconciler.fields` label.
-
-    The label holds one hash per top-level field (and trigger), so the diff is made key by
-    key: however many fields changed, each is listed by its own name, never as one change
-    of the whole spec. Values that came from `${ENV}` are masked here, at the source.
-    """
-    old = decode_field_hashes(run.label(LABEL_FIELDS))
-    if old is None:
-        return ()
-    before, after = dict(old), dict(resource.field_hashes)
-    found: list[FieldDiff] = []
-    for name in sorted(before.keys() | after.keys()):
-        if name not in after:
-            found.append(FieldDiff(path=name, change=DiffKind.REMOVED))
-        elif name not in before or before[name] != after[name]:
-            kind = DiffKind.ADDED if name not in before else DiffKind.CHANGED
-            found.append(FieldDiff(path=name, change=kind, new=_shown_value(name, resource)))
-    return tuple(sorted(found))
-
-
-def _shown_value(name: str, resource: Resource) -> str | None:
-    """Return the new value of field `name` as shown in a diff: masked when it is a secret."""
-    if any(  # a value from ${ENV} anywhere inside the field hides all of it
-        p == name or p.startswith((name + ".", name + "[")) or name.startswith(p + ".")
-        for p in resource.sensitive_paths
-    ):
-        return SENSITIVE_VALUE
-    if name.startswith("lifecycle.triggers."):
-        new = dict(resource.lifecycle.triggers).get(name[len("lifecycle.triggers.") :])
-    else:
-        new = canonical_json(resource.spec.get(name))
-    if new is not None and len(new) > MAX_SHOWN_VALUE:
-        new = new[: MAX_SHOWN_VALUE - 1] + "…"
-    return new
 
 
 # --- runs no resource declares -------------------------------------------------------------
