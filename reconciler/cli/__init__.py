@@ -18,9 +18,9 @@ from reconciler.cli.importing import import_command
 from reconciler.cli.plan import apply, plan, validate
 from reconciler.cli.status import comment_command, status
 from reconciler.cli.tools import emulator_command, init_command, schema_command
+from reconciler.embedded import EMBEDDED_SEED, EMBEDDED_TIME_SCALE
 from reconciler.exitcodes import ExitCode
 from reconciler.schema import SCHEMA_KINDS
-from reconciler.session import EMBEDDED_SEED, EMBEDDED_TIME_SCALE
 
 __all__ = [
     "EMBEDDED_SEED",

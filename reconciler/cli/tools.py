@@ -62,7 +62,7 @@ def emulator_command(
     **faults: float,
 ) -> int:
     """Serve the vendors' APIs locally (see docs/emulator.md)."""
-    from reconciler.session import serve_emulator
+    from reconciler.embedded import serve_emulator
 
     serve_emulator(
         host=host,
