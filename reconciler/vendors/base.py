@@ -138,9 +138,14 @@ class RunFields:
     The compact parsed form of what a vendor returned (docs/architecture.md): every scalar
     at its vendor-native dotted path (`summary.overall_score_mean`, `items.0.name`), in the
     object's own order. Empty lists and objects have no leaf.
+
+    Kept as two tuples, `paths` and `values`: runs of one shape (every run of a list, in
+    practice) share one interned `paths` tuple, so 100,000 runs hold their paths once, not
+    as 100,000 x leaves (key, value) pairs (docs/performance.md, memory).
     """
 
-    leaves: tuple[tuple[str, Scalar], ...] = ()
+    paths: tuple[str, ...] = ()
+    values: tuple[Scalar, ...] = ()
 
     @classmethod
     def of(cls, value: object) -> RunFields:
@@ -148,11 +153,18 @@ class RunFields:
         leaves: list[tuple[str, Scalar]] = []
         if isinstance(value, dict):
             _flatten(value, "", leaves)
-        return cls(tuple(leaves))
+        paths = tuple(path for path, _ in leaves)
+        shared = _SHAPES.setdefault(paths, paths) if len(_SHAPES) < _MAX_SHAPES else paths
+        return cls(shared, tuple(v for _, v in leaves))
+
+    @property
+    def leaves(self) -> tuple[tuple[str, Scalar], ...]:
+        """Return the (dotted path, scalar) pairs, in the object's order."""
+        return tuple(zip(self.paths, self.values, strict=True))
 
     def get(self, path: str) -> Scalar:
         """Return the scalar at `path`, or None when there is none (or it is a container)."""
-        for key, value in self.leaves:
+        for key, value in zip(self.paths, self.values, strict=True):
             if key == path:
                 return value
         return None
@@ -160,13 +172,20 @@ class RunFields:
     def canonical(self, path: str) -> str | None:
         """Return canonical JSON of the value at `path` (scalar or rebuilt container), or None."""
         prefix = path + "."
-        found = [(k[len(prefix) :], v) for k, v in self.leaves if k.startswith(prefix)]
-        for key, value in self.leaves:
+        leaves = self.leaves
+        found = [(k[len(prefix) :], v) for k, v in leaves if k.startswith(prefix)]
+        for key, value in leaves:
             if key == path:
                 return canonical_json(value)
         if not found:
             return None
         return canonical_json(_rebuild(found))
+
+
+# One tuple of paths per run shape, shared by every run of that shape; bounded so that a
+# vendor answering every run in a new shape cannot grow it without end.
+_SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_MAX_SHAPES = 4096
 
 
 def _flatten(

@@ -266,7 +266,9 @@ class AdalineApi:
             if bound is not None:
                 where.append(f"submitted_ms {op} ?")
                 params.append(bound)
-        if self.list_order == "newest":  # keyset on the index: O(page) without a status filter
+        if self.list_order != "newest":  # the vendor ignores `sort` (docs/emulator.md)
+            pager.descending = False
+        if self.list_order != "shuffled":  # keyset on the index: O(page) without a status filter
             anchor = None if pager.anchor is None else (pager.anchor[0], pager.anchor[1])
             take = pager.limit + 1 if status is None else None
             rows = self._store.keyset(
@@ -285,8 +287,6 @@ class AdalineApi:
         def place(item: dict[str, Any]) -> tuple[Any, str]:
             return position(self.list_order, self._seed, item["at"], item["id"])
 
-        if self.list_order != "newest":  # the vendor ignores `sort` (docs/emulator.md)
-            pager.descending = False
         page, pagination = pager.page(keys, place)
         by_id = {r["id"]: r for r in rows}
         items = [self._render(by_id[k["id"]], schedule[k["id"]], now) for k in page]

@@ -298,8 +298,25 @@ class ArizeApi:
     def _list_runs_arranged(
         self, task_id: str, query: Mapping[str, str], *, status: str | None, limit: int
     ) -> Response:
-        """Answer a page of task runs in the `oldest` or `shuffled` order."""
+        """Answer a page of task runs in the `oldest` or `shuffled` order.
+
+        `oldest` reads a keyset on the index (O(page) without a status filter); `shuffled`
+        sorts the task's runs on every page (a test order: O(runs)).
+        """
         scope = f"runs:{task_id}:{status or ''}"
+        if self.list_order == "oldest":
+            cursor = query.get("cursor")
+            keyset = None if cursor is None else decode_cursor(cursor, scope)
+            take = limit + 1 if status is None else None
+            now = self._clock()
+            picked: list[tuple[sqlite3.Row, dict[str, Any]]] = []
+            for row in self._store.oldest(task_id, anchor=keyset, take=take):
+                run = self._render(row, now)
+                if status is None or run["status"] == self._enum(status):
+                    picked.append((row, run))
+                if len(picked) > limit:
+                    break
+            return self._arranged_page(picked, scope, limit)
         found = self._store.every(task_id)
 
         def place(created: float, ident: str) -> tuple[float | str, str]:
@@ -313,6 +330,13 @@ class ArizeApi:
         items = [(row, self._render(row, now)) for row in ordered]
         if status is not None:
             items = [(row, run) for row, run in items if run["status"] == self._enum(status)]
+        return self._arranged_page(items, scope, limit)
+
+    @staticmethod
+    def _arranged_page(
+        items: list[tuple[sqlite3.Row, dict[str, Any]]], scope: str, limit: int
+    ) -> Response:
+        """Answer the first `limit` of `items` (in list order) and the cursor after them."""
         chosen = items[:limit]
         pagination: dict[str, Any] = {"has_more": len(items) > limit}
         if pagination["has_more"]:

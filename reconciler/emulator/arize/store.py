@@ -145,6 +145,20 @@ class ArizeStore:
             rows = self._db.execute(sql, params)
             return rows.fetchmany(take) if take is not None else rows.fetchall()
 
+    def oldest(
+        self, task_id: str, *, anchor: tuple[float, str] | None, take: int | None
+    ) -> list[sqlite3.Row]:
+        """Return up to `take` runs of a task oldest first, newer than `anchor` (keyset)."""
+        where = "task_id = ?"
+        params: list[object] = [task_id]
+        if anchor is not None:
+            where += " AND (created, id) > (?, ?)"
+            params += [anchor[0], anchor[1]]
+        sql = f"SELECT * FROM arize_runs WHERE {where} ORDER BY created ASC, id ASC"
+        with self.lock:
+            rows = self._db.execute(sql, params)
+            return rows.fetchmany(take) if take is not None else rows.fetchall()
+
     def every(self, task_id: str) -> list[sqlite3.Row]:
         """Return every run of a task, in no order."""
         with self.lock:

@@ -132,6 +132,23 @@ class BlandStore:
             rows = self._db.execute(sql, params)
             return rows.fetchmany(take) if take is not None else rows.fetchall()
 
+    def oldest(
+        self, where: Filter, *, anchor: tuple[float, str] | None, newer: bool, take: int | None
+    ) -> list[sqlite3.Row]:
+        """Return runs oldest first newer than `anchor` (or, unless `newer`, older and DESC).
+
+        The `oldest` list order on the same index as newest first: a page costs O(page).
+        """
+        order = "ASC" if newer else "DESC"
+        where_sql, params = where.sql, list(where.params)
+        if anchor is not None:
+            where_sql += " AND (created, id) " + (">" if newer else "<") + " (?, ?)"
+            params += [anchor[0], anchor[1]]
+        sql = f"SELECT * FROM bland_runs WHERE {where_sql} ORDER BY created {order}, id {order}"
+        with self._lock:
+            rows = self._db.execute(sql, params)
+            return rows.fetchmany(take) if take is not None else rows.fetchall()
+
     def every(self, where: Filter) -> list[sqlite3.Row]:
         """Return every run matching `where`, in no order."""
         with self._lock:
