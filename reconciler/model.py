@@ -24,6 +24,7 @@ from reconciler.canonical import (
     format_instant,
     parse_instant,
 )
+from reconciler.declared import Ownership, SourceLocation, StageGate, Threshold
 from reconciler.vendors.base import (
     NO_FIELDS,
     NO_METRICS,
@@ -36,14 +37,18 @@ from reconciler.vendors.base import (
 )
 from reconciler.vendors.registry import kind_module
 
-__all__ = [  # the values of vendors/base.py and canonical.py, re-exported for every layer
+__all__ = [  # the values of vendors/base.py, canonical.py and declared.py, for every layer
     "JSON",
     "IdentityMode",
     "JSONObject",
     "Kind",
     "NaturalKey",
+    "Ownership",
     "RunFields",
     "RunMetrics",
+    "SourceLocation",
+    "StageGate",
+    "Threshold",
     "Vendor",
     "canonical_json",
     "format_instant",
@@ -62,14 +67,6 @@ LABEL_SPEC_HASH = "reconciler.spec-hash"
 LABEL_REQUEST_ID = "reconciler.request-id"
 LABEL_PROTECT = "reconciler.protect"
 LABEL_FIELDS = "reconciler.fields"
-
-
-class Ownership(StrEnum):
-    """Whose a live run is, as far as this workspace can prove (DESIGN.md rule 6)."""
-
-    MANAGED = "managed"  # this workspace's: its labels, or its configured owner created it
-    FOREIGN = "foreign"  # another workspace's labels, or another user created it
-    UNMANAGED = "unmanaged"  # no reconciler ownership at all
 
 
 class RunPhase(StrEnum):
@@ -146,13 +143,6 @@ class Lifecycle:
     after: tuple[Stage, ...] = ()  # resources whose current runs must finish (and pass) first
 
 
-class StageGate(StrEnum):
-    """What a stage waits for in the resource before it (`lifecycle.after[].gates`)."""
-
-    PASS = "pass"  # the run finished well and every threshold passed
-    FINISH = "finish"  # the run finished well, whatever its thresholds say
-
-
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)
 class Stage:
     """One `lifecycle.after` entry: the resource waited for, and what it must reach."""
@@ -160,41 +150,6 @@ class Stage:
     address: Address
     gates: StageGate = StageGate.PASS
     line: int = field(default=0, compare=False)  # where the entry is in its manifest
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Threshold:
-    """One gate on a run's result; exactly one of metric or path is set."""
-
-    metric: str | None = None
-    path: str | None = None
-    min: float | None = None
-    max: float | None = None
-    equals: str | int | float | bool | None = None
-    confidence: float | None = None
-    # A regression gate: the change against a baseline, bounded in the bad direction.
-    baseline: str | None = None  # "previous", or the address of another declared resource
-    max_drop: float | None = None  # points
-    max_rise: float | None = None
-    max_drop_pct: float | None = None  # percent of the baseline value
-    max_rise_pct: float | None = None
-    fail_on_missing_baseline: bool = False  # `on_missing_baseline: fail`
-
-    @property
-    def is_regression(self) -> bool:
-        """Tell whether this threshold compares with a baseline."""
-        return self.baseline is not None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True, order=True)
-class SourceLocation:
-    """Where a document starts: the manifest file and line."""
-
-    path: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}"
 
 
 def spec_hash_of(spec: Mapping[str, JSON], triggers: tuple[tuple[str, str], ...]) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from operator import attrgetter
 
 from reconciler.diffs import field_diffs
@@ -35,32 +34,13 @@ from reconciler.model import (
     Vendor,
     VendorCounts,
 )
+from reconciler.runindex import VendorRuns
+from reconciler.safety import moved_notes, notes, refusal
 from reconciler.scope import Matcher, run_subject, scope_matcher, unmatched_globs
 from reconciler.stages import staged
 from reconciler.vendors.registry import vendor_module
 
 __all__ = ["plan", "run_subject", "scope_matcher", "unmatched_globs"]
-
-MASS_PRUNE_MINIMUM = 2  # pruning every managed run of a vendor is refused from this many runs
-
-
-@dataclass(slots=True)
-class _Vendor:
-    """One vendor's live runs, sorted into what the rules need."""
-
-    vendor: Vendor
-    mode: IdentityMode
-    live: int = 0
-    matched: int = 0  # unmanaged runs whose natural key a resource declares
-    owned: dict[Ownership, int] = field(default_factory=lambda: dict.fromkeys(Ownership, 0))
-    # managed runs by address, then by their spec-hash label (None when it is missing)
-    by_address: dict[str, dict[str | None, list[LiveRun]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
-    by_key: dict[NaturalKey, list[LiveRun]] = field(default_factory=lambda: defaultdict(list))
-    by_adopt_key: dict[str, list[LiveRun]] = field(default_factory=lambda: defaultdict(list))
-    managed_ids: set[str] = field(default_factory=set)
-    managed_active: int = 0
 
 
 def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: PlanSettings) -> Plan:
@@ -83,7 +63,7 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
     # resource it waits for; only the lines in scope are kept.
     by_address: dict[Address, list[Change]] = {}
     for resource in sorted(desired, key=lambda r: r.address):
-        vendor = vendors.get(resource.vendor) or _Vendor(
+        vendor = vendors.get(resource.vendor) or VendorRuns(
             resource.vendor, vendor_module(resource.vendor).IDENTITY
         )
         if released(str(resource.address)):
@@ -112,9 +92,9 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
         workspace=settings.workspace,
         changes=tuple(changes),
         counts=counts,
-        refusal=_refusal(changes, vendors, settings),
+        refusal=refusal(changes, vendors, settings),
         targeted=bool(settings.targets or settings.excludes),
-        notes=_notes(changes, vendors) + _moved_notes(desired, vendors, in_scope),
+        notes=notes(changes, vendors) + moved_notes(desired, vendors, in_scope),
     )
 
 
@@ -126,12 +106,14 @@ def _released_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
 # --- who owns what ---------------------------------------------------------------------------
 
 
-def _index(live: Iterable[LiveRun], settings: PlanSettings) -> dict[Vendor, _Vendor]:
-    vendors: dict[Vendor, _Vendor] = {}
+def _index(live: Iterable[LiveRun], settings: PlanSettings) -> dict[Vendor, VendorRuns]:
+    vendors: dict[Vendor, VendorRuns] = {}
     for run in live:
         vendor = vendors.get(run.vendor)
         if vendor is None:
-            vendor = vendors[run.vendor] = _Vendor(run.vendor, vendor_module(run.vendor).IDENTITY)
+            vendor = vendors[run.vendor] = VendorRuns(
+                run.vendor, vendor_module(run.vendor).IDENTITY
+            )
         vendor.live += 1
         # One dict per run instead of a scan per `run.label()`; reversed so that, as there,
         # the first of two equal keys wins.
@@ -193,7 +175,7 @@ def _ownership(
 # --- one resource --------------------------------------------------------------------------
 
 
-def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> list[Change]:
+def _reconcile(resource: Resource, vendor: VendorRuns, settings: PlanSettings) -> list[Change]:
     """Rules 1, 2, 3 and 7 for one declared resource."""
     cutoff = resource.lifecycle.rerun_after
     if cutoff is not None and cutoff > settings.now:
@@ -297,7 +279,7 @@ def _reconcile(resource: Resource, vendor: _Vendor, settings: PlanSettings) -> l
 
 
 def _with_former(
-    resource: Resource, vendor: _Vendor, moved: list[Change]
+    resource: Resource, vendor: VendorRuns, moved: list[Change]
 ) -> dict[str | None, list[LiveRun]]:
     """Return the resource's managed runs by spec hash, its former addresses' included.
 
@@ -334,7 +316,7 @@ def _with_former(
     return merged
 
 
-def _release_declared(resource: Resource, vendor: _Vendor) -> list[Change]:
+def _release_declared(resource: Resource, vendor: VendorRuns) -> list[Change]:
     """A released resource: nothing is created or cancelled; its active runs are reported."""
     runs: list[LiveRun] = []
     if vendor.mode is IdentityMode.LABELS:
@@ -353,7 +335,7 @@ def _release_declared(resource: Resource, vendor: _Vendor) -> list[Change]:
 
 
 def _keep_oldest_active(
-    satisfying: list[LiveRun], vendor: _Vendor, identity: Identity
+    satisfying: list[LiveRun], vendor: VendorRuns, identity: Identity
 ) -> tuple[LiveRun, list[LiveRun]]:
     """Return the run that satisfies the resource and the managed duplicates to cancel."""
     active = [r for r in satisfying if r.phase is RunPhase.ACTIVE]
@@ -403,7 +385,7 @@ def _change(
 
 
 def _prune(
-    vendor: _Vendor,
+    vendor: VendorRuns,
     declared_addresses: set[str],
     declared_keys: set[NaturalKey],
     in_scope: Matcher,
@@ -454,78 +436,6 @@ def _prune(
             )
         )
     return changes
-
-
-# --- scope, safety, notes, order -------------------------------------------------------------
-
-
-def _refusal(
-    changes: Sequence[Change], vendors: dict[Vendor, _Vendor], settings: PlanSettings
-) -> str | None:
-    """Rule 8: refuse too many cancels, or a prune of every managed run of a vendor."""
-    if settings.allow_mass_cancel:
-        return None
-    cancels = [c for c in changes if c.cancels]
-    if len(cancels) > settings.max_cancellations:
-        return (
-            f"the plan cancels {len(cancels)} runs, more than safety.max_cancellations "
-            f"({settings.max_cancellations}). Check the manifests, then rerun with "
-            "--allow-mass-cancel if this is intended"
-        )
-    for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
-        pruned = sum(
-            1
-            for c in cancels
-            if c.vendor is vendor.vendor and c.action is Action.CANCEL and c.resource is None
-        )
-        if pruned >= MASS_PRUNE_MINIMUM and pruned == vendor.managed_active:
-            return (
-                f"the plan cancels every active run this workspace has at "
-                f"{vendor.vendor.display_name} ({pruned}); were the manifests deleted by "
-                "mistake? Rerun with --allow-mass-cancel if this is intended"
-            )
-    return None
-
-
-def _notes(changes: Sequence[Change], vendors: dict[Vendor, _Vendor]) -> tuple[str, ...]:
-    notes: list[str] = []
-    for change in changes:
-        if change.reason is Reason.ATTEMPTS_EXHAUSTED and change.resource is not None:
-            notes.append(
-                f"{change.subject}: {change.attempts} runs of this spec failed or were cancelled "
-                f"(max_attempts {change.resource.lifecycle.max_attempts}); nothing is created and "
-                "runs of an earlier spec keep running. Change the spec or a trigger, or raise "
-                "lifecycle.max_attempts"
-            )
-        elif change.reason is Reason.PROTECTED:
-            notes.append(f"{change.subject}: run {change.run_id} is protected and is left running")
-    for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
-        if vendor.mode is IdentityMode.NATURAL_KEY and vendor.owned[Ownership.MANAGED] == 0:
-            notes.append(
-                f"{vendor.vendor.display_name} runs carry no labels: they are matched by natural "
-                "key and never cancelled unless ownership can be proven"
-            )
-    return tuple(notes)
-
-
-def _moved_notes(
-    desired: Sequence[Resource], vendors: dict[Vendor, _Vendor], in_scope: Matcher
-) -> tuple[str, ...]:
-    """Say which former addresses no live run carries any more: they can be deleted."""
-    notes: list[str] = []
-    for resource in sorted(desired, key=lambda r: r.address):
-        if not resource.lifecycle.moved_from or not in_scope(str(resource.address)):
-            continue
-        vendor = vendors.get(resource.vendor)
-        if vendor_module(resource.vendor).IDENTITY is not IdentityMode.LABELS:
-            continue  # label-less vendors: identity is the natural key, a rename changes nothing
-        for former in sorted(set(resource.lifecycle.moved_from)):
-            if vendor is None or not vendor.by_address.get(str(former)):
-                notes.append(
-                    f"{resource.address}: lifecycle.moved_from {former} is no longer needed "
-                    f"(no live run carries it); remove it from {resource.source}"
-                )
-    return tuple(notes)
 
 
 def _order(change: Change) -> tuple[str, str, str, str]:
