@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import assert_never
+from typing import TypeVar, assert_never
 
 from reconciler.errors import ReconcilerError, TransientProviderError
 from reconciler.model import (
@@ -37,6 +37,7 @@ from reconciler.model import (
 from reconciler.providers.base import Provider
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How far before the plan's listing a fresh look reaches: clocks of vendor and CI differ.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -44,6 +45,9 @@ ADOPTED = "adopted"  # the first word of the note of a create that adopted an ex
 CREATE_ATTEMPTS = 3  # each after a fresh look at the resource's identity
 CREATE_BACKOFF_S = 1.0
 CREATE_BACKOFF_CAP_S = 30.0
+# How often a vendor's creates are settled in a batch while the apply runs (at most one look
+# per this many seconds per vendor; the rest are settled when the vendor's actions are done).
+SETTLE_EVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +135,7 @@ class _Done:
     cancelled: LiveRun | None = None
     twin: LiveRun | None = None
     adopted: bool = False
+    unsettled: bool = False  # made a run whose race with another apply is not settled yet
     notes: list[str] = field(default_factory=list)
 
     def note(self, text: str | None) -> None:
@@ -182,8 +187,8 @@ def _create(change: Change, provider: Provider, ctx: _Context, done: _Done) -> N
                 ctx.sleep(ceiling * (0.5 + random.random() / 2))
             continue
         done.created = run
+        done.unsettled = True  # the race settles in a batch (`_Settler`), before apply ends
         done.note(f"created on attempt {attempt}" if attempt > 1 else None)
-        _settle_race(resource, provider, ctx, done)
         return
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -262,38 +267,121 @@ def _execute(change: Change, provider: Provider, ctx: _Context, done: _Done) -> 
             assert_never(change.action)
 
 
+@dataclass(slots=True, kw_only=True)
+class _Action:
+    """One action under way: what it did, and its outcome once it has one."""
+
+    change: Change
+    done: _Done = field(default_factory=_Done)
+    error: str | None = None
+    seconds: float = 0.0
+    outcome: ActionOutcome | None = None
+
+    def finish(self) -> ActionOutcome:
+        done = self.done
+        self.outcome = ActionOutcome(
+            change=self.change,
+            ok=self.error is None,
+            created=done.created,
+            cancelled=done.cancelled,
+            twin=done.twin,
+            adopted=done.adopted,
+            error=self.error,
+            note="; ".join(done.notes) or None,
+            seconds=self.seconds,
+        )
+        _log(self.outcome, "ok" if self.outcome.ok else "failed")
+        return self.outcome
+
+
+class _Settler:
+    """Settle the races of one vendor's creates in batches: one look serves a whole batch.
+
+    A create's race settlement needs a look begun after that create returned. Done one
+    create at a time, those looks ran one after another (each under the provider's lock)
+    and cost about one listing per create. Here a create waits in `pending`; whichever
+    worker finishes an action at least SETTLE_EVERY_S after the last batch began takes
+    every pending create, and its first look (begun after all of them returned) settles
+    them all; the other workers go on creating meanwhile. `drain` settles the rest once the
+    vendor's actions are done, so every race is settled before apply ends.
+    """
+
+    def __init__(
+        self, provider: Provider, ctx: _Context, clock: Callable[[], float], every_s: float
+    ) -> None:
+        self._provider = provider
+        self._ctx = ctx
+        self._clock = clock
+        self._every_s = every_s
+        self._lock = threading.Lock()  # guards pending and last
+        self._busy = threading.Lock()  # one batch at a time
+        self._pending: list[_Action] = []
+        self._last = float("-inf")
+
+    def add(self, action: _Action) -> None:
+        with self._lock:
+            self._pending.append(action)
+
+    def maybe(self) -> None:
+        """Settle a batch when one is due and no other worker is settling one."""
+        with self._lock:
+            if not self._pending or self._clock() - self._last < self._every_s:
+                return
+        if not self._busy.acquire(blocking=False):
+            return
+        try:
+            self._batch()
+        finally:
+            self._busy.release()
+
+    def drain(self) -> None:
+        """Settle every create still pending (the vendor's actions are all done)."""
+        with self._busy:
+            self._batch()
+
+    def _batch(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            self._last = self._clock()
+        for action in batch:
+            started = self._clock()
+            resource = action.change.resource
+            try:
+                if resource is not None:
+                    _settle_race(resource, self._provider, self._ctx, action.done)
+            except ReconcilerError as exc:  # keep an earlier failure (a replace's cancel)
+                action.error = f"{action.error}; {exc}" if action.error else str(exc)
+            action.seconds += self._clock() - started
+            action.finish()
+
+
 def _run_one(
-    change: Change,
+    action: _Action,
     provider: Provider,
     ctx: _Context,
     *,
+    settler: _Settler,
     stop: threading.Event,
     clock: Callable[[], float],
-) -> ActionOutcome:
+) -> _Action:
+    change = action.change
     if stop.is_set():
-        outcome = ActionOutcome(change=change, ok=False, started=False, error="interrupted")
-        _log(outcome, "not-started")
-        return outcome
+        action.outcome = ActionOutcome(change=change, ok=False, started=False, error="interrupted")
+        _log(action.outcome, "not-started")
+        return action
     started = clock()
-    done = _Done()
-    error: str | None = None
     try:
-        _execute(change, provider, ctx, done)
+        _execute(change, provider, ctx, action.done)
     except ReconcilerError as exc:
-        error = str(exc)
-    outcome = ActionOutcome(
-        change=change,
-        ok=error is None,
-        created=done.created,
-        cancelled=done.cancelled,
-        twin=done.twin,
-        adopted=done.adopted,
-        error=error,
-        note="; ".join(done.notes) or None,
-        seconds=clock() - started,
-    )
-    _log(outcome, "ok" if outcome.ok else "failed")
-    return outcome
+        action.error = str(exc)
+    action.seconds = clock() - started
+    if action.done.unsettled and ctx.since is not None:
+        # Its log line waits for the settlement, which may change what it says.
+        settler.add(action)
+    else:
+        action.finish()
+    settler.maybe()
+    return action
 
 
 def _log(outcome: ActionOutcome, word: str) -> None:
@@ -352,6 +440,7 @@ def apply_plan(
     request_id: Callable[[], str] = new_request_id,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    settle_every_s: float = SETTLE_EVERY_S,
 ) -> ApplyResult:
     """Apply every action of `plan`, each vendor's within its concurrency limit.
 
@@ -375,19 +464,36 @@ def apply_plan(
         v: ThreadPoolExecutor(max_workers=max(1, concurrency.get(v, 8)), thread_name_prefix=v.value)
         for v in vendors
     }
+    settlers = {v: _Settler(providers[v], ctx, clock, settle_every_s) for v in vendors}
     try:
         futures = [
-            pools[c.vendor].submit(_run_one, c, providers[c.vendor], ctx, stop=stop, clock=clock)
+            pools[c.vendor].submit(
+                _run_one,
+                _Action(change=c),
+                providers[c.vendor],
+                ctx,
+                settler=settlers[c.vendor],
+                stop=stop,
+                clock=clock,
+            )
             for c in actions
         ]
-        outcomes = tuple(_wait(f, stop) for f in futures)
+        done = [_wait(f, stop) for f in futures]
+        # Every create made is settled, interrupted or not: a twin must not outlive the apply.
+        drains = [pools[v].submit(settlers[v].drain) for v in vendors]
+        for drain in drains:
+            _wait(drain, stop)
     finally:
         for pool in pools.values():
             pool.shutdown(wait=True)
-    return ApplyResult(outcomes=outcomes)
+    outcomes = []
+    for action in done:
+        assert action.outcome is not None, "every action is finished once the pools are done"
+        outcomes.append(action.outcome)
+    return ApplyResult(outcomes=tuple(outcomes))
 
 
-def _wait(future: Future[ActionOutcome], stop: threading.Event) -> ActionOutcome:
+def _wait(future: Future[T], stop: threading.Event) -> T:
     """Wait for one outcome; on Ctrl-C, set `stop` so queued actions do not start, and go on."""
     while True:
         try:

@@ -273,3 +273,58 @@ class TestCreateRetryAfter:
         assert not outcome.ok
         assert "asked to retry after 3600 s" in str(outcome.error)
         assert [] == vendor_runs(url)
+
+
+class _CountingTransport(httpx.HTTPTransport):
+    """A real HTTP transport that counts the list requests it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lists = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path == "/v1/evals/runs":
+            with self._lock:
+                self.lists += 1
+        return super().handle_request(request)
+
+
+def test_an_apply_of_many_bland_creates_lists_a_few_pages_not_one_per_create(start_emulator):
+    """The race settlement after the creates is one look per batch, not one per create.
+
+    Each create still needs a look begun after it returned (a twin another apply made at the
+    same moment must be seen), but one look begun after the last create of a batch settles
+    them all: 200 creates at 20 ms a request read the list a handful of times, where one
+    look per create spent about as many requests as the creates did (the vendor's rate
+    limit, and a round trip each).
+    """
+    url = start_emulator(seed=1, faults=emulator.Faults(latency_ms=20))
+    transport = _CountingTransport()
+    provider = BlandProvider(
+        ProviderConfig(vendor=Vendor.BLAND, api_key=Secret(KEY), base_url=url),
+        transport=transport,
+    )
+    listed_at = datetime.now(UTC)
+    wanted = [resource(f"r{n:03d}") for n in range(200)]
+    try:
+        the_plan = plan(wanted, [], settings=settings(listed_at))
+        result = apply_plan(
+            the_plan, {Vendor.BLAND: provider}, concurrency={Vendor.BLAND: 8}, listed_at=listed_at
+        )
+    finally:
+        provider.close()
+    assert "Apply complete: 200 created, 0 cancelled, 0 replaced." == result.summary
+    assert transport.lists <= 20, f"{transport.lists} list requests for 200 creates"
+    runs: list[dict] = []
+    cursor = None
+    while True:
+        params = {"limit": 100, **({"starting_after": cursor} if cursor else {})}
+        page = httpx.get(f"{url}/v1/evals/runs", params=params, headers={"authorization": KEY})
+        body = page.json()["data"]
+        runs += body["data"]
+        if not body["has_more"]:
+            break
+        cursor = body["data"][-1]["id"]
+    assert 200 == len(runs)
+    assert 200 == len({r["metadata"]["reconciler.address"] for r in runs})

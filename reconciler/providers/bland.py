@@ -76,7 +76,8 @@ class BlandProvider:
         self._api = JsonClient.from_config(
             config, default_base_url=DEFAULT_BASE_URL, transport=transport
         )
-        self._recent_lock = threading.Lock()
+        self._recent_lock = threading.Lock()  # guards the cache; held only for moments
+        self._refresh_lock = threading.Lock()  # one refresh of the cache at a time
         self._recent_cache: _RecentRuns | None = None
         # when each identity's create returned: a look after it must not reuse older pages
         self._created: dict[_Identity, float] = {}
@@ -247,48 +248,68 @@ class BlandProvider:
         identity = (workspace, str(resource.address), resource.spec_hash)
         with self._recent_lock:
             created = self._created.get(identity)
-        found = self._recent(since, fresh_after=created).get(identity)
-        return sorted(found or (), key=lambda r: (r.created_at, r.run_id))
+        found = self._recent(since, identity, fresh_after=created)
+        return sorted(found, key=lambda r: (r.created_at, r.run_id))
 
     def _recent(
-        self, since: datetime, *, fresh_after: float | None = None
-    ) -> dict[_Identity, list[LiveRun]]:
-        """Return the satisfying runs made since `since`, by identity.
+        self, since: datetime, identity: _Identity, *, fresh_after: float | None = None
+    ) -> list[LiveRun]:
+        """Return the satisfying runs of `identity` made since `since`.
 
         A refresh reads every page, or, when the listing shows itself newest first, up to
         the first run already seen (or older than `since`). A run seen once is not read
         again, so one cancelled within the apply would still count here; the next plan sees
         it as it is. With `fresh_after` (the moment a create of the identity returned), only a
         refresh begun after it is reused: one refresh serves every look that waited for it.
+        One refresh at a time (`_refresh_lock`); a look the current index still serves does
+        not wait for a refresh in flight (the workers go on creating while apply settles a
+        batch of races).
         """
         operation = "look for runs made since the plan"
         with self._recent_lock:
             cache = self._recent_cache
-            if cache is None or cache.since != since:
-                cache = self._recent_cache = _RecentRuns(since=since)
-            elif time.monotonic() - cache.stamp < FRESH_LOOK_S and (
-                fresh_after is None or cache.began >= fresh_after
-            ):
-                return cache.index
+            if cache is not None and cache.since == since and self._serves(cache, fresh_after):
+                return list(cache.index.get(identity, ()))
+        with self._refresh_lock:  # then one may have been made while this look waited
+            with self._recent_lock:
+                cache = self._recent_cache
+                if cache is None or cache.since != since:
+                    cache = self._recent_cache = _RecentRuns(since=since)
+                elif self._serves(cache, fresh_after):
+                    return list(cache.index.get(identity, ()))
             began = time.monotonic()
             watch = NewestFirst(since)
+            new: list[LiveRun] = []
+            ids: set[str] = set()  # read by this refresh; cache.seen: by earlier ones, which
+            # only a refresh (one at a time, under _refresh_lock) adds to
             for item in self._pages(operation=operation):
                 run = parse_run(item, operation=operation)
                 watch.read(run.created_at)
-                if watch.passed or (run.run_id in cache.seen and watch.proven):
+                known_run = run.run_id in cache.seen or run.run_id in ids
+                if watch.passed or (known_run and watch.proven):
                     break
-                if run.created_at < since or run.run_id in cache.seen:
+                if run.created_at < since or known_run:
                     continue
-                cache.seen.add(run.run_id)
-                if run.phase.satisfies:
-                    identity = (
-                        run.label(LABEL_WORKSPACE),
-                        run.label(LABEL_ADDRESS),
-                        run.label(LABEL_SPEC_HASH),
-                    )
-                    cache.index.setdefault(identity, []).append(run)
-            cache.began, cache.stamp = began, time.monotonic()
-            return cache.index
+                ids.add(run.run_id)
+                new.append(run)
+            with self._recent_lock:
+                for run in new:
+                    cache.seen.add(run.run_id)
+                    if run.phase.satisfies:
+                        key = (
+                            run.label(LABEL_WORKSPACE),
+                            run.label(LABEL_ADDRESS),
+                            run.label(LABEL_SPEC_HASH),
+                        )
+                        cache.index.setdefault(key, []).append(run)
+                cache.began, cache.stamp = began, time.monotonic()
+                return list(cache.index.get(identity, ()))
+
+    def _serves(self, cache: _RecentRuns, fresh_after: float | None) -> bool:
+        """Say whether `cache` may answer a look (young enough, begun after the create)."""
+        return time.monotonic() - cache.stamp < FRESH_LOOK_S and (
+            fresh_after is None or cache.began >= fresh_after
+        )
 
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run`."""
