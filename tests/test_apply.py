@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reconciler import emulator
-from reconciler.apply import CLOCK_SKEW, apply_plan, logfmt
+from reconciler.apply import CLOCK_SKEW, apply_plan
 from reconciler.model import (
     Action,
     Address,
@@ -24,6 +24,7 @@ from reconciler.model import (
 from reconciler.plan import plan
 from reconciler.providers.bland import BlandProvider
 from reconciler.providers.config import ProviderConfig
+from reconciler.render.logfmt import logfmt
 from reconciler.secret import Secret
 
 KEY = "apply-test-key"
