@@ -135,7 +135,7 @@ class TestText:
         changes = tuple(c for c in _plan().changes if c.action is not Action.NO_OP)
         text = render_text(replace(_plan(), changes=changes, counts=(), notes=()))
         assert "\n\n\n" not in text
-        assert "\n\nEstimated cost: $0.00 (2 unknown)\nPlan: 1 to create," in text
+        assert "\n\nEstimated cost: unknown (2 run(s) not priced)\nPlan: 1 to create," in text
 
     def test_replace_lists_changed_fields_and_hides_sensitive_values(self):
         text = render_text(_plan())

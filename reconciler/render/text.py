@@ -114,14 +114,21 @@ def cost_line(plan: Plan) -> str | None:
     held = [c for c in plan.changes if c.held and c.reason is Reason.STAGE_PENDING]
     if not any(c.creates for c in plan.changes) and not held:
         return None
-    line = f"Estimated cost: {money.usd(plan.total_cost_usd)} ({plan.unknown_costs} unknown)"
+    creates = sum(1 for c in plan.changes if c.creates)
+    line = f"Estimated cost: {_sum(plan.total_cost_usd, creates, plan.unknown_costs)}"
     if held:
         unknown = sum(1 for c in held if c.cost_usd is None)
         line += (
-            f"; held for stages, not in this apply: {money.usd(plan.held_cost_usd)} "
-            f"({len(held)} run(s), {unknown} unknown)"
+            f"; held for stages, not in this apply: {_sum(plan.held_cost_usd, len(held), unknown)}"
         )
     return line
+
+
+def _sum(known_usd: float, runs: int, unknown: int) -> str:
+    """Say a total of estimates: never `$0.00` for runs that were not priced at all."""
+    if runs and unknown == runs:
+        return f"unknown ({runs} run(s) not priced)"
+    return f"{money.usd(known_usd)} ({unknown} unknown)"
 
 
 def counts_line(counts: VendorCounts) -> str:
