@@ -7,7 +7,6 @@ gives the same plan. See docs/planning.md for the decisions DESIGN.md leaves ope
 
 from __future__ import annotations
 
-import fnmatch
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
@@ -36,7 +35,7 @@ from reconciler.model import (
 )
 from reconciler.runindex import VendorRuns
 from reconciler.safety import moved_notes, notes, refusal
-from reconciler.scope import Matcher, run_subject, scope_matcher, unmatched_globs
+from reconciler.scope import Matcher, release_matcher, run_subject, scope_matcher, unmatched_globs
 from reconciler.stages import staged
 from reconciler.vendors.registry import vendor_module
 
@@ -46,7 +45,7 @@ __all__ = ["plan", "run_subject", "scope_matcher", "unmatched_globs"]
 def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: PlanSettings) -> Plan:
     """Diff the declared resources against the live runs and return the plan."""
     in_scope = Matcher(settings.targets, settings.excludes)
-    released = _released_matcher(settings.release)
+    released = release_matcher(settings.release)
     vendors = _index(live, settings)
     declared_addresses = {str(r.address) for r in desired}
     declared_addresses |= {str(a) for r in desired for a in r.lifecycle.moved_from}
@@ -96,11 +95,6 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
         targeted=bool(settings.targets or settings.excludes),
         notes=notes(changes, vendors) + moved_notes(desired, vendors, in_scope),
     )
-
-
-def _released_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
-    """Return whether an address matches one of reconciler.yaml's `release:` globs."""
-    return lambda address: any(fnmatch.fnmatchcase(address, g) for g in globs)
 
 
 # --- who owns what ---------------------------------------------------------------------------

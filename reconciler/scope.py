@@ -37,3 +37,8 @@ def unmatched_globs(
     """Return the globs that match no declared address and no live run (a typo, most likely)."""
     subjects = {str(r.address) for r in resources} | {run_subject(r) for r in runs}
     return tuple(g for g in globs if not any(fnmatch.fnmatchcase(s, g) for s in subjects))
+
+
+def release_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
+    """Return whether an address matches one of reconciler.yaml's `release:` globs."""
+    return lambda address: any(fnmatch.fnmatchcase(address, g) for g in globs)

@@ -349,8 +349,13 @@ class Session:
     def _wait(
         self, resources: Sequence[Resource], *, timeout_s: float, progress: Progress
     ) -> StatusResult:
+        from reconciler.scope import release_matcher
         from reconciler.status import baseline_resources, wait_and_judge
 
+        # A released address is no longer managed: apply never creates its run, so it has no
+        # gate to judge (judging it would report "run `reconciler apply`" for ever).
+        released = release_matcher(self.config.release)
+        resources = [r for r in resources if not released(str(r.address))]
         # A gate may compare with another resource's run, in scope or not (`--target`).
         baselines = baseline_resources(resources, self.load()[1])
         return wait_and_judge(

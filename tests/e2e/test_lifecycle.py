@@ -166,6 +166,23 @@ def test_a_released_address_is_never_cancelled_once_its_document_is_gone(project
     assert statuses["BlandEvalRun/legacy-nightly"].lower() != "cancelled"
 
 
+def test_status_does_not_judge_a_released_resource_that_apply_will_never_create(project, clock):
+    """A declared address under `release:` has no run and gets none: status leaves it out."""
+    project.declare("keeper", extra=PASSING)
+    project.declare("legacy-weekly")
+    config = project.root / "reconciler.yaml"
+    config.write_text(config.read_text() + 'release: ["BlandEvalRun/legacy-*"]\n')
+    assert 0 == project.run("apply", "--auto-approve").exit_code
+    clock.advance(24 * 3600)
+
+    status = project.run("status", "--timeout", "0")
+
+    assert "legacy-weekly" not in status.stdout, status.stdout
+    assert "run `reconciler apply`" not in status.stdout
+    assert "Status: 1 resource(s): 1 passed." in status.stdout
+    assert 0 == status.exit_code
+
+
 # --- stages ----------------------------------------------------------------------------------
 
 
