@@ -23,7 +23,7 @@ from reconciler.providers.config import ProviderConfig
 from reconciler.providers.fresh import FreshLooks
 from reconciler.providers.http import JsonClient, gather
 from reconciler.providers.listing import listing_errors
-from reconciler.providers.paging import PageShape, describe, walk
+from reconciler.providers.paging import PageShape, describe, required_strings, walk
 from reconciler.vendors import adaline as known
 
 log = logging.getLogger("reconciler.providers.adaline")
@@ -335,12 +335,9 @@ def parse_evaluation(
 
     if not isinstance(item, dict):
         raise wrong(f"the answer is {describe(item)}, not an evaluation object")
-    texts: dict[str, str] = {}
-    for name in ("runId", "status", "evaluatorId"):
-        value = item.get(name)
-        if not isinstance(value, str) or not value:
-            raise wrong(f"the evaluation's `{name}` is {describe(value)}, not a non-empty string")
-        texts[name] = value
+    texts = required_strings(item, ("runId", "status", "evaluatorId"), what="evaluation")
+    if isinstance(texts, str):
+        raise wrong(texts)
     run_id, status = texts["runId"], texts["status"]
     own_dataset = item.get("datasetId")
     if own_dataset is not None and (not isinstance(own_dataset, str) or not own_dataset):

@@ -33,7 +33,7 @@ from reconciler.providers.config import ProviderConfig
 from reconciler.providers.fresh import FreshLooks
 from reconciler.providers.http import JsonClient, gather
 from reconciler.providers.listing import listing_errors
-from reconciler.providers.paging import NewestFirst, PageShape, describe, walk
+from reconciler.providers.paging import NewestFirst, PageShape, describe, required_strings, walk
 from reconciler.vendors import arize as known
 
 log = logging.getLogger("reconciler.providers.arize")
@@ -416,12 +416,9 @@ def parse_task_run(
 
     if not isinstance(item, dict):
         raise wrong(f"the answer is {describe(item)}, not a task run object")
-    texts: dict[str, str] = {}
-    for name in ("id", "task_id", "status", "created_at"):
-        value = item.get(name)
-        if not isinstance(value, str) or not value:
-            raise wrong(f"the task run's `{name}` is {describe(value)}, not a non-empty string")
-        texts[name] = value
+    texts = required_strings(item, ("id", "task_id", "status", "created_at"), what="task run")
+    if isinstance(texts, str):
+        raise wrong(texts)
     run_id, task_id, status = texts["id"], texts["task_id"], texts["status"]
     optional: dict[str, str | None] = {}
     for name in ("data_start_time", "data_end_time", "created_by_user_id", "experiment_id"):

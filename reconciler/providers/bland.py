@@ -34,7 +34,7 @@ from reconciler.providers.cancelling import cancel_idempotently
 from reconciler.providers.config import ProviderConfig
 from reconciler.providers.http import JsonClient
 from reconciler.providers.listing import listing_errors
-from reconciler.providers.paging import NewestFirst, PageShape, describe, walk
+from reconciler.providers.paging import NewestFirst, PageShape, describe, required_strings, walk
 from reconciler.vendors import bland as known
 
 log = logging.getLogger("reconciler.providers.bland")
@@ -364,12 +364,9 @@ def parse_run(item: object, *, operation: str = "read run", created: bool = Fals
 
     if not isinstance(item, dict):
         raise wrong(f"the answer is {describe(item)}, not a run object")
-    texts: dict[str, str] = {}
-    for name in ("id", "status", "created_at"):
-        value = item.get(name)
-        if not isinstance(value, str) or not value:
-            raise wrong(f"the run's `{name}` is {describe(value)}, not a non-empty string")
-        texts[name] = value
+    texts = required_strings(item, ("id", "status", "created_at"), what="run")
+    if isinstance(texts, str):
+        raise wrong(texts)
     run_id, status = texts["id"], texts["status"]
     try:
         created_at = parse_instant(texts["created_at"])

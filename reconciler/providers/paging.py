@@ -188,3 +188,20 @@ class NewestFirst:
     def proven(self) -> bool:
         """Say whether the listing has shown a newest-first order so far (a fall, no rise)."""
         return self._ordered and self._fell
+
+
+def required_strings(
+    item: Mapping[str, object], names: tuple[str, ...], *, what: str
+) -> dict[str, str] | str:
+    """Return the named fields of a vendor object if each is a non-empty string.
+
+    Otherwise return the problem to report, e.g. "the run's `id` is null, not a non-empty
+    string": the caller wraps it in the error its operation raises.
+    """
+    texts: dict[str, str] = {}
+    for name in names:
+        value = item.get(name)
+        if not isinstance(value, str) or not value:
+            return f"the {what}'s `{name}` is {describe(value)}, not a non-empty string"
+        texts[name] = value
+    return texts
