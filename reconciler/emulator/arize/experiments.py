@@ -10,7 +10,7 @@ from typing import Any
 from reconciler.emulator.arize.catalogue import DATASETS, EXPERIMENTS, SPACES, Task, global_id
 from reconciler.emulator.arize.lifecycle import Lifecycle
 from reconciler.emulator.arize.paging import limit_of, page_of, substring_filter
-from reconciler.emulator.arize.problems import check_id, not_found
+from reconciler.emulator.arize.problems import check_filter, check_id, not_found
 from reconciler.emulator.arize.store import ArizeStore
 from reconciler.emulator.formats import instant
 from reconciler.emulator.http import Response
@@ -99,16 +99,8 @@ class Experiments:
     def listing(self, call: Call) -> Response:
         """Answer GET /v2/experiments."""
         query = call.request.query
-        dataset_id = query.get("dataset_id")
-        if dataset_id is not None:
-            check_id(dataset_id, "Dataset", "dataset")
-            if dataset_id not in DATASETS:
-                raise not_found("dataset", dataset_id)
-        space_id = query.get("space_id")
-        if space_id is not None:
-            check_id(space_id, "Space", "space")
-            if space_id not in SPACES:
-                raise not_found("space", space_id)
+        dataset_id = check_filter(query, "dataset_id", "Dataset", "dataset", DATASETS)
+        space_id = check_filter(query, "space_id", "Space", "space", SPACES)
         name = substring_filter(query, "name")
         limit_of(query)
         items = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,6 +85,18 @@ def check_id(value: str, kind: str, what: str) -> None:
         raise Problem(400, f"Malformed {what} id '{value}'")
     if match.group(1) != kind:
         raise Problem(404, f"The requested {what} with ID '{value}' was not found.")
+
+
+def check_filter(
+    query: Mapping[str, str], name: str, kind: str, what: str, known: Container[str]
+) -> str | None:
+    """Read an id filter (`space_id=...`): 400 when malformed, 404 when no such one exists."""
+    value = query.get(name)
+    if value is not None:
+        check_id(value, kind, what)
+        if value not in known:
+            raise not_found(what, value)
+    return value
 
 
 def not_found(what: str, value: str) -> Problem:

@@ -38,7 +38,14 @@ from reconciler.emulator.arize.paging import (
     page_of,
     substring_filter,
 )
-from reconciler.emulator.arize.problems import Problem, check_id, instant_ms, not_found, problem
+from reconciler.emulator.arize.problems import (
+    Problem,
+    check_filter,
+    check_id,
+    instant_ms,
+    not_found,
+    problem,
+)
 from reconciler.emulator.arize.store import ArizeStore
 from reconciler.emulator.arize.trigger import DEFAULT_MAX_SPANS, TASK_TYPES, Triggers, insert_run
 from reconciler.emulator.base import Setting
@@ -181,21 +188,9 @@ class ArizeApi:
 
     def _list_tasks(self, call: Call) -> Response:
         query = call.request.query
-        space_id = query.get("space_id")
-        if space_id is not None:
-            check_id(space_id, "Space", "space")
-            if space_id not in SPACES:
-                raise not_found("space", space_id)
-        project_id = query.get("project_id")
-        if project_id is not None:
-            check_id(project_id, "Project", "project")
-            if project_id not in PROJECTS:
-                raise not_found("project", project_id)
-        dataset_id = query.get("dataset_id")
-        if dataset_id is not None:
-            check_id(dataset_id, "Dataset", "dataset")
-            if dataset_id not in DATASETS:
-                raise not_found("dataset", dataset_id)
+        space_id = check_filter(query, "space_id", "Space", "space", SPACES)
+        project_id = check_filter(query, "project_id", "Project", "project", PROJECTS)
+        dataset_id = check_filter(query, "dataset_id", "Dataset", "dataset", DATASETS)
         space_name = substring_filter(query, "space_name")
         name = substring_filter(query, "name")
         task_type = self._enum_filter(query, "type", TASK_TYPES)
