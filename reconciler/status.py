@@ -29,7 +29,6 @@ from reconciler.model import (
     LABEL_WORKSPACE,
     Action,
     Change,
-    Kind,
     LiveRun,
     PlanSettings,
     Reason,
@@ -42,7 +41,7 @@ from reconciler.plan import plan
 from reconciler.providers.base import Provider
 from reconciler.providers.deadline import deadline
 from reconciler.vendors.base import IdentityMode, NaturalKey
-from reconciler.vendors.registry import vendor_module
+from reconciler.vendors.registry import kind_module, vendor_module
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +123,8 @@ def history_of(
 
 
 def _history_key(key: NaturalKey) -> object:
-    """Arize's history is the task's (every window and experiment); Adaline's the whole key."""
-    if key.kind is Kind.ARIZE_TASK_RUN:
+    """A kind's history is its key's container (Arize: the task) or the whole key (Adaline)."""
+    if kind_module(key.kind).HISTORY_BY_CONTAINER:
         return (key.kind, key.container)
     return key
 

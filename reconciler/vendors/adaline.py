@@ -16,6 +16,7 @@ VENDOR = Vendor.ADALINE
 KIND = Kind.ADALINE_EVALUATION
 DISPLAY_NAME = "Adaline"
 IDENTITY = IdentityMode.NATURAL_KEY
+HISTORY_BY_CONTAINER = False  # prompt, evaluator and dataset
 SCHEMA_FILE = "adaline-evaluation.schema.json"
 # The default cap (its published limit) and why (docs/apply.md; reconciler.yaml's schema
 # says it too). The pace starts at it and adapts to 429s under it.

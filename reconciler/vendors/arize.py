@@ -17,6 +17,7 @@ VENDOR = Vendor.ARIZE
 KIND = Kind.ARIZE_TASK_RUN
 DISPLAY_NAME = "Arize"
 IDENTITY = IdentityMode.NATURAL_KEY
+HISTORY_BY_CONTAINER = True  # every window and experiment of the task
 SCHEMA_FILE = "arize-task-run.schema.json"
 # The default cap (its published limit; None: none published) and why (docs/apply.md;
 # reconciler.yaml's schema says it too). Under it the pace adapts to 429s.

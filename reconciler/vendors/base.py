@@ -241,6 +241,9 @@ class VendorModule(Protocol):
     KIND: Kind
     DISPLAY_NAME: str  # as people write it: "Bland"
     IDENTITY: IdentityMode  # labels (provable ownership) or natural key (matched only)
+    # A resource's history (regression baselines): every run of its natural key's container
+    # (True: Arize, any window of the task) or of its whole key (False).
+    HISTORY_BY_CONTAINER: bool
     SCHEMA_FILE: str  # the manifest schema of KIND, in schemas/
     REQUESTS_PER_SECOND: float | None  # the default cap: a published limit, or None
     PACE_NOTE: str  # why that pace, as reconciler.yaml's schema says it

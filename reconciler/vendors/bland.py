@@ -17,6 +17,7 @@ VENDOR = Vendor.BLAND
 KIND = Kind.BLAND_EVAL_RUN
 DISPLAY_NAME = "Bland"
 IDENTITY = IdentityMode.LABELS
+HISTORY_BY_CONTAINER = False  # labelled runs: history is by address
 SCHEMA_FILE = "bland-eval-run.schema.json"
 # The default cap (its published limit; None: none published) and why (docs/apply.md;
 # reconciler.yaml's schema says it too). Under it the pace adapts to 429s.
