@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from operator import attrgetter
 
 from reconciler.diffs import field_diffs
 from reconciler.model import (
-    LABEL_ADDRESS,
-    LABEL_SPEC_HASH,
-    LABEL_WORKSPACE,
     Action,
     Address,
     Change,
@@ -33,7 +29,7 @@ from reconciler.model import (
     Vendor,
     VendorCounts,
 )
-from reconciler.runindex import VendorRuns
+from reconciler.runindex import VendorRuns, in_order, index
 from reconciler.safety import moved_notes, notes, refusal
 from reconciler.scope import Matcher, release_matcher, run_subject, scope_matcher, unmatched_globs
 from reconciler.stages import staged
@@ -46,8 +42,10 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
     """Diff the declared resources against the live runs and return the plan."""
     in_scope = Matcher(settings.targets, settings.excludes)
     released = release_matcher(settings.release)
-    vendors = _index(live, settings)
-    declared_addresses = {str(r.address) for r in desired}
+    vendors = index(live, settings)
+    ordered = sorted(desired, key=_address_order)
+    subjects = [str(r.address) for r in ordered]  # each address as text, made once
+    declared_addresses = set(subjects)
     declared_addresses |= {str(a) for r in desired for a in r.lifecycle.moved_from}
     declared_keys = {r.natural_key for r in desired if r.natural_key is not None}
     for vendor in vendors.values():
@@ -61,18 +59,18 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
     # Every resource is reconciled, in scope or not, so a stage can see the run of the
     # resource it waits for; only the lines in scope are kept.
     by_address: dict[Address, list[Change]] = {}
-    for resource in sorted(desired, key=lambda r: r.address):
-        vendor = vendors.get(resource.vendor) or VendorRuns(
-            resource.vendor, vendor_module(resource.vendor).IDENTITY
-        )
-        if released(str(resource.address)):
-            by_address[resource.address] = _release_declared(resource, vendor)
+    idle: dict[Vendor, VendorRuns] = {}  # vendors with no live run: one empty index each
+    for resource, subject in zip(ordered, subjects, strict=True):
+        vendor = vendors.get(resource.vendor) or _no_runs(resource.vendor, idle)
+        if released(subject):
+            by_address[resource.address] = _release_declared(resource, subject, vendor)
         else:
-            by_address[resource.address] = _reconcile(resource, vendor, settings)
+            by_address[resource.address] = _reconcile(resource, subject, vendor, settings)
+    staging = any(r.lifecycle.after for r in desired)
     changes: list[Change] = []
     for address, lines in by_address.items():
-        if in_scope(str(address)):
-            changes += [staged(c, by_address) for c in lines]
+        if in_scope.everything or in_scope(str(address)):
+            changes += [staged(c, by_address) for c in lines] if staging else lines
     for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
         changes += _prune(vendor, declared_addresses, declared_keys, in_scope, released)
     changes.sort(key=_order)
@@ -97,127 +95,83 @@ def plan(desired: Sequence[Resource], live: Sequence[LiveRun], *, settings: Plan
     )
 
 
-# --- who owns what ---------------------------------------------------------------------------
+def _address_order(resource: Resource) -> tuple[str, str]:
+    """Order resources as `Address` orders itself, by (kind, name), without its Python `<`."""
+    return (resource.address.kind, resource.address.name)
 
 
-def _index(live: Iterable[LiveRun], settings: PlanSettings) -> dict[Vendor, VendorRuns]:
-    vendors: dict[Vendor, VendorRuns] = {}
-    for run in live:
-        vendor = vendors.get(run.vendor)
-        if vendor is None:
-            vendor = vendors[run.vendor] = VendorRuns(
-                run.vendor, vendor_module(run.vendor).IDENTITY
-            )
-        vendor.live += 1
-        # One dict per run instead of a scan per `run.label()`; reversed so that, as there,
-        # the first of two equal keys wins.
-        labels = dict(reversed(run.labels)) if run.labels else {}
-        owner = _ownership(run, vendor.mode, settings, labels)
-        vendor.owned[owner] += 1
-        if owner is Ownership.MANAGED:
-            if run.natural_key is not None:  # only keyed runs need the id set (see `by_key`)
-                vendor.managed_ids.add(run.run_id)
-            vendor.managed_active += run.phase is RunPhase.ACTIVE
-            address = labels.get(LABEL_ADDRESS)
-            if vendor.mode is IdentityMode.LABELS and address:
-                vendor.by_address[address][labels.get(LABEL_SPEC_HASH)].append(run)
-        if run.natural_key is not None:
-            vendor.by_key[run.natural_key].append(run)
-        if owner is Ownership.UNMANAGED and run.adopt_key is not None:
-            vendor.by_adopt_key[run.adopt_key].append(run)
-    for vendor in vendors.values():
-        for by_hash in vendor.by_address.values():
-            for group in by_hash.values():
-                _sort_runs(group)
-        for groups in (vendor.by_key, vendor.by_adopt_key):
-            for group in groups.values():
-                _sort_runs(group)
-    return vendors
-
-
-def _sort_runs(runs: list[LiveRun]) -> None:
-    """Sort runs oldest first, ties by run id, in place.
-
-    Each group is sorted on its own (small lists, so planning stays linear in the number of
-    runs), by two stable sorts on existing attributes: no key tuples are allocated, which
-    keeps the cyclic GC from walking the whole live state in the middle of a plan.
-    """
-    if len(runs) > 1:
-        runs.sort(key=_RUN_ID)
-        runs.sort(key=_CREATED_AT)
-
-
-_RUN_ID = attrgetter("run_id")
-_CREATED_AT = attrgetter("created_at")
-
-
-def _ownership(
-    run: LiveRun, mode: IdentityMode, settings: PlanSettings, labels: dict[str, str]
-) -> Ownership:
-    """Say whether a run is managed by this workspace, foreign, or unmanaged (rule 6)."""
-    mark: str | None
-    ours: str | None
-    if mode is IdentityMode.LABELS:
-        mark, ours = labels.get(LABEL_WORKSPACE), settings.workspace
-    else:
-        mark, ours = run.created_by, settings.owner(run.vendor)
-    if mark is None or ours is None:
-        return Ownership.UNMANAGED
-    return Ownership.MANAGED if mark == ours else Ownership.FOREIGN
+def _no_runs(vendor: Vendor, idle: dict[Vendor, VendorRuns]) -> VendorRuns:
+    """Return the (empty) index of a vendor no live run was listed for, made once."""
+    runs = idle.get(vendor)
+    if runs is None:
+        runs = idle[vendor] = VendorRuns(vendor, vendor_module(vendor).IDENTITY)
+    return runs
 
 
 # --- one resource --------------------------------------------------------------------------
 
 
-def _reconcile(resource: Resource, vendor: VendorRuns, settings: PlanSettings) -> list[Change]:
-    """Rules 1, 2, 3 and 7 for one declared resource."""
+_SATISFIES = frozenset(p for p in RunPhase if p.satisfies)
+_LOST = frozenset(p for p in RunPhase if p.is_attempt_lost)
+_KEPT_BECAUSE = {
+    Identity.LABELS: Reason.SATISFIED,
+    Identity.NATURAL_KEY: Reason.MATCHED,
+    Identity.ADOPTED: Reason.ADOPTED,
+}
+
+
+def _reconcile(
+    resource: Resource, subject: str, vendor: VendorRuns, settings: PlanSettings
+) -> list[Change]:
+    """Rules 1, 2, 3 and 7 for one declared resource (`subject`: its address as text)."""
     cutoff = resource.lifecycle.rerun_after
     if cutoff is not None and cutoff > settings.now:
         cutoff = None  # a future rerun_after is not yet in effect (docs/decisions.md)
     moved: list[Change] = []
     if vendor.mode is IdentityMode.LABELS:
-        by_hash = _with_former(resource, vendor, moved)
-        current = list(by_hash.get(resource.spec_hash, ()))
-        stale = [r for h, group in by_hash.items() if h != resource.spec_hash for r in group]
-        _sort_runs(stale)  # several older hashes: oldest first again
+        by_hash = _with_former(resource, subject, vendor, moved)
+        spec_hash = resource.spec_hash
+        current = in_order(by_hash.get(spec_hash) or [])
+        # Runs of older specs, unsorted: only the active ones, and the newest one when a
+        # create says what changed, are read in order (sorted below, where they are).
+        stale = [r for h, group in by_hash.items() if h != spec_hash for r in group]
         identity = Identity.LABELS
     else:
         assert resource.natural_key is not None
-        current = list(vendor.by_key.get(resource.natural_key, []))
+        current = in_order(vendor.by_key.get(resource.natural_key) or [])
         stale = []
         identity = Identity.NATURAL_KEY
-    recent = [r for r in current if cutoff is None or r.created_at >= cutoff]
-    satisfying = [r for r in recent if r.phase.satisfies]
+    recent = current if cutoff is None else [r for r in current if r.created_at >= cutoff]
+    satisfying = [r for r in recent if r.phase in _SATISFIES]
     if not satisfying and resource.lifecycle.adopt and resource.adopt_key is not None:
         adoptable = [
             r
-            for r in vendor.by_adopt_key.get(resource.adopt_key, [])
-            if r.phase.satisfies and (cutoff is None or r.created_at >= cutoff)
+            for r in in_order(vendor.by_adopt_key.get(resource.adopt_key) or [])
+            if r.phase in _SATISFIES and (cutoff is None or r.created_at >= cutoff)
         ]
         if adoptable:
             satisfying, identity = adoptable, Identity.ADOPTED
     changes: list[Change] = moved
-    stale_active = [r for r in stale if r.phase is RunPhase.ACTIVE]
+    stale_active = in_order([r for r in stale if r.phase is RunPhase.ACTIVE])
     if satisfying:
         kept, duplicates = _keep_oldest_active(satisfying, vendor, identity)
-        reason = {
-            Identity.LABELS: Reason.SATISFIED,
-            Identity.NATURAL_KEY: Reason.MATCHED,
-            Identity.ADOPTED: Reason.ADOPTED,
-        }[identity]
-        changes.append(_change(Action.NO_OP, reason, resource, identity, run=kept))
+        reason = _KEPT_BECAUSE[identity]
+        changes.append(_change(Action.NO_OP, reason, resource, subject, identity, run=kept))
         for run in duplicates:  # rule 7: protected or not, the oldest is what protect guards
-            changes.append(_change(Action.CANCEL, Reason.DUPLICATE, resource, identity, run=run))
+            changes.append(
+                _change(Action.CANCEL, Reason.DUPLICATE, resource, subject, identity, run=run)
+            )
         for run in stale_active:  # rule 3, after a replace whose cancel did not happen
-            changes.append(_cancel(resource, run, Reason.SPEC_CHANGED, identity))
+            changes.append(_cancel(resource, subject, run, Reason.SPEC_CHANGED, identity))
         return changes
-    attempts = sum(1 for r in recent if r.phase.is_attempt_lost)
+    attempts = sum(1 for r in recent if r.phase in _LOST)
     if attempts >= resource.lifecycle.max_attempts:  # rule 2
         changes.append(
             _change(
                 Action.NO_OP,
                 Reason.ATTEMPTS_EXHAUSTED,
                 resource,
+                subject,
                 identity,
                 run=recent[-1] if recent else None,
                 attempts=attempts,
@@ -227,7 +181,7 @@ def _reconcile(resource: Resource, vendor: VendorRuns, settings: PlanSettings) -
         return changes
     if attempts:
         reason = Reason.RETRY_AFTER_FAILURE
-    elif any(r.phase.satisfies for r in current):
+    elif any(r.phase in _SATISFIES for r in current):
         reason = Reason.RERUN_AFTER
     else:
         reason = Reason.MISSING
@@ -239,7 +193,7 @@ def _reconcile(resource: Resource, vendor: VendorRuns, settings: PlanSettings) -
                 action=Action.REPLACE,
                 reason=Reason.SPEC_CHANGED,
                 vendor=resource.vendor,
-                subject=str(resource.address),
+                subject=subject,
                 identity=identity,
                 resource=resource,
                 run=first,
@@ -247,17 +201,17 @@ def _reconcile(resource: Resource, vendor: VendorRuns, settings: PlanSettings) -
                 attempts=attempts,
             )
         )
-        changes += [_cancel(resource, r, Reason.SPEC_CHANGED, identity) for r in others]
+        changes += [_cancel(resource, subject, r, Reason.SPEC_CHANGED, identity) for r in others]
     else:
         changed: tuple[FieldDiff, ...] = ()
         if reason is Reason.MISSING and stale:  # rule 5: the old run finished; say what changed
-            reason, changed = Reason.SPEC_CHANGED, field_diffs(stale[-1], resource)
+            reason, changed = Reason.SPEC_CHANGED, field_diffs(in_order(stale)[-1], resource)
         changes.append(
             Change(
                 action=Action.CREATE,
                 reason=reason,
                 vendor=resource.vendor,
-                subject=str(resource.address),
+                subject=subject,
                 identity=Identity.NONE,
                 resource=resource,
                 changed=changed,
@@ -265,7 +219,7 @@ def _reconcile(resource: Resource, vendor: VendorRuns, settings: PlanSettings) -
             )
         )
     changes += [
-        _change(Action.NO_OP, Reason.PROTECTED, resource, identity, run=r)
+        _change(Action.NO_OP, Reason.PROTECTED, resource, subject, identity, run=r)
         for r in stale_active
         if _protected(r, resource)
     ]
@@ -273,14 +227,14 @@ def _reconcile(resource: Resource, vendor: VendorRuns, settings: PlanSettings) -
 
 
 def _with_former(
-    resource: Resource, vendor: VendorRuns, moved: list[Change]
+    resource: Resource, subject: str, vendor: VendorRuns, moved: list[Change]
 ) -> dict[str | None, list[LiveRun]]:
     """Return the resource's managed runs by spec hash, its former addresses' included.
 
     Each former address that live runs still carry adds one `moved` line (its newest run), so
     the plan says that the rename rests on them.
     """
-    by_hash = vendor.by_address.get(str(resource.address), {})
+    by_hash = vendor.by_address.get(subject, {})
     if not resource.lifecycle.moved_from:
         return by_hash
     merged: dict[str | None, list[LiveRun]] = defaultdict(list)
@@ -292,13 +246,13 @@ def _with_former(
             continue
         for spec_hash, group in vendor.by_address[str(former)].items():
             merged[spec_hash] += group
-        _sort_runs(runs)
+        in_order(runs)
         moved.append(
             Change(
                 action=Action.MOVED,
                 reason=Reason.MOVED_FROM,
                 vendor=resource.vendor,
-                subject=str(resource.address),
+                subject=subject,
                 identity=Identity.LABELS,
                 resource=resource,
                 run=runs[-1],
@@ -306,11 +260,11 @@ def _with_former(
             )
         )
     for group in merged.values():
-        _sort_runs(group)
+        in_order(group)
     return merged
 
 
-def _release_declared(resource: Resource, vendor: VendorRuns) -> list[Change]:
+def _release_declared(resource: Resource, subject: str, vendor: VendorRuns) -> list[Change]:
     """A released resource: nothing is created or cancelled; its active runs are reported."""
     runs: list[LiveRun] = []
     if vendor.mode is IdentityMode.LABELS:
@@ -321,11 +275,12 @@ def _release_declared(resource: Resource, vendor: VendorRuns) -> list[Change]:
         assert resource.natural_key is not None
         runs = list(vendor.by_key.get(resource.natural_key, []))
         identity = Identity.NATURAL_KEY
-    active = [r for r in runs if r.phase is RunPhase.ACTIVE]
-    _sort_runs(active)
+    active = in_order([r for r in runs if r.phase is RunPhase.ACTIVE])
     if not active:
-        return [_change(Action.RELEASED, Reason.RELEASE, resource, identity, run=None)]
-    return [_change(Action.RELEASED, Reason.RELEASE, resource, identity, run=r) for r in active]
+        return [_change(Action.RELEASED, Reason.RELEASE, resource, subject, identity, run=None)]
+    return [
+        _change(Action.RELEASED, Reason.RELEASE, resource, subject, identity, run=r) for r in active
+    ]
 
 
 def _keep_oldest_active(
@@ -343,10 +298,12 @@ def _keep_oldest_active(
     return kept, [r for r in active[1:] if r.run_id in vendor.managed_ids]
 
 
-def _cancel(resource: Resource, run: LiveRun, reason: Reason, identity: Identity) -> Change:
+def _cancel(
+    resource: Resource, subject: str, run: LiveRun, reason: Reason, identity: Identity
+) -> Change:
     if _protected(run, resource):
-        return _change(Action.NO_OP, Reason.PROTECTED, resource, identity, run=run)
-    return _change(Action.CANCEL, reason, resource, identity, run=run)
+        return _change(Action.NO_OP, Reason.PROTECTED, resource, subject, identity, run=run)
+    return _change(Action.CANCEL, reason, resource, subject, identity, run=run)
 
 
 def _protected(run: LiveRun, resource: Resource | None) -> bool:
@@ -358,6 +315,7 @@ def _change(
     action: Action,
     reason: Reason,
     resource: Resource,
+    subject: str,
     identity: Identity,
     *,
     run: LiveRun | None,
@@ -367,7 +325,7 @@ def _change(
         action=action,
         reason=reason,
         vendor=resource.vendor,
-        subject=str(resource.address),
+        subject=subject,
         identity=identity,
         resource=resource,
         run=run,
@@ -394,14 +352,14 @@ def _prune(
             for address, by_hash in vendor.by_address.items()
             if address not in declared_addresses
             for group in by_hash.values()
-            for r in group
+            for r in in_order(group)
         )
     else:
         runs = (
             r
             for key, group in vendor.by_key.items()
             if key not in declared_keys
-            for r in group
+            for r in in_order(group)
             if r.run_id in vendor.managed_ids
         )
     for run in runs:
@@ -433,10 +391,11 @@ def _prune(
 
 
 def _order(change: Change) -> tuple[str, str, str, str]:
-    address = change.address
-    return (
-        change.vendor.value,
-        str(address) if address is not None else change.subject,
-        change.run_id or "",
-        change.action.value,
-    )
+    """Order lines by vendor, address, run id and action.
+
+    Every line's subject is its address as text (`str(Address.parse(s)) == s`), or the
+    natural key of a run no resource declares, and a `StrEnum` compares as its value: so this
+    is the order of (vendor, address or subject, run id, action), with no parse per line.
+    """
+    run = change.run
+    return (change.vendor, change.subject, run.run_id if run is not None else "", change.action)

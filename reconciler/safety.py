@@ -75,8 +75,9 @@ def moved_notes(
 ) -> tuple[str, ...]:
     """Say which former addresses no live run carries any more: they can be deleted."""
     notes: list[str] = []
-    for resource in sorted(desired, key=lambda r: r.address):
-        if not resource.lifecycle.moved_from or not in_scope(str(resource.address)):
+    renamed = [r for r in desired if r.lifecycle.moved_from]  # before sorting: often none
+    for resource in sorted(renamed, key=lambda r: r.address):
+        if not in_scope(str(resource.address)):
             continue
         vendor = vendors.get(resource.vendor)
         if vendor_module(resource.vendor).IDENTITY is not IdentityMode.LABELS:

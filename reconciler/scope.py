@@ -14,8 +14,11 @@ class Matcher:
     def __init__(self, targets: Sequence[str], excludes: Sequence[str]) -> None:
         self.targets = tuple(targets)
         self.excludes = tuple(excludes)
+        self.everything = not self.targets and not self.excludes  # no glob: all is in scope
 
     def __call__(self, subject: str) -> bool:
+        if self.everything:
+            return True
         if self.targets and not any(fnmatch.fnmatchcase(subject, t) for t in self.targets):
             return False
         return not any(fnmatch.fnmatchcase(subject, e) for e in self.excludes)
@@ -41,4 +44,11 @@ def unmatched_globs(
 
 def release_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
     """Return whether an address matches one of reconciler.yaml's `release:` globs."""
+    if not globs:
+        return _never
     return lambda address: any(fnmatch.fnmatchcase(address, g) for g in globs)
+
+
+def _never(address: str) -> bool:
+    """No `release:` glob: no address is released."""
+    return False
