@@ -51,15 +51,16 @@ def refusal(
 
 def notes(changes: Sequence[Change], vendors: dict[Vendor, VendorRuns]) -> tuple[str, ...]:
     notes: list[str] = []
+    exhausted, protected = Reason.ATTEMPTS_EXHAUSTED, Reason.PROTECTED  # once, not per line
     for change in changes:
-        if change.reason is Reason.ATTEMPTS_EXHAUSTED and change.resource is not None:
+        if change.reason is exhausted and change.resource is not None:
             notes.append(
                 f"{change.subject}: {change.attempts} runs of this spec failed or were cancelled "
                 f"(max_attempts {change.resource.lifecycle.max_attempts}); nothing is created and "
                 "runs of an earlier spec keep running. Change the spec or a trigger, or raise "
                 "lifecycle.max_attempts"
             )
-        elif change.reason is Reason.PROTECTED:
+        elif change.reason is protected:
             notes.append(f"{change.subject}: run {change.run_id} is protected and is left running")
     for vendor in sorted(vendors.values(), key=lambda v: v.vendor):
         if vendor.mode is IdentityMode.NATURAL_KEY and vendor.owned[Ownership.MANAGED] == 0:
