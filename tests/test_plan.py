@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -1143,6 +1144,24 @@ class TestPlanShape:
         live = [run(resource, "r-1"), run(resource, "r-2", minutes_ago=5), run(gone, "r-3")]
         first = make_plan([resource, gone], live)
         assert first == make_plan([gone, resource], list(reversed(live)))
+
+    def test_garbage_collector_is_left_as_found(self) -> None:
+        """Planning pauses the cyclic GC, and leaves it on, or off, as it was: even on an error."""
+        resource = bland()
+        live = [run(resource, "r-1")]
+        assert gc.isenabled()
+        make_plan([resource], live)
+        assert gc.isenabled()
+        broken = replace(arize(), natural_key=None)  # no key: the planner's assert fails
+        with pytest.raises(AssertionError):
+            make_plan([broken], [])
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            make_plan([resource], live)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
 
     def test_workspace_is_recorded(self) -> None:
         """The plan says which workspace it was made for."""
