@@ -1,6 +1,6 @@
 """libyaml reads valid manifests; every answer is the one PyYAML's pure-Python reader gives.
 
-reconciler.yamlread takes its events from libyaml (C) when it is installed, and reads again
+reconciler.yamlcompose takes its events from libyaml (C) when it is installed, and reads again
 with the pure-Python reader on any error or on text the two are known to read differently.
 These tests hold the two paths to the same Documents (values, lines, sensitive paths) and
 the same problems, over the shipped examples, the YAML the manifest tests write, a table of
