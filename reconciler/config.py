@@ -16,7 +16,7 @@ from reconciler.discovery import read_text
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Vendor
 from reconciler.providers.config import ProviderConfig
-from reconciler.validation import schema_problems, validator
+from reconciler.validation import schema_problems
 from reconciler.yamlread import Document, Path_, Reader, dotted
 
 CONFIG_NAME = "reconciler.yaml"
@@ -113,7 +113,7 @@ def load_config(path: Path, *, environ: Mapping[str, str], offline: bool = False
             ]
         )
     # ${VAR} problems do not hide the rest: every problem of the file is reported at once.
-    problems += schema_problems(validator(CONFIG_SCHEMA), document, display, kind="config")
+    problems += schema_problems(CONFIG_SCHEMA, document, display, kind="config")
     if not problems:
         problems += _api_key_problems(document, display, held=reader.held, offline=offline)
     elif not offline:

@@ -40,7 +40,7 @@ from reconciler.model import (
     parse_instant,
 )
 from reconciler.providers.config import ProviderConfig
-from reconciler.validation import instant_fields, schema_problems, show, validator
+from reconciler.validation import instant_fields, schema_problems, show
 from reconciler.vendors.base import DIRECTIONS, RATE_METRICS
 from reconciler.vendors.registry import kind_module
 from reconciler.yamlread import Document, Path_, Reader, dotted
@@ -218,7 +218,7 @@ def _resource(document: Document, display: str) -> tuple[Resource | None, list[P
             )
         ]
     schema = kind_module(kind).SCHEMA_FILE
-    problems = schema_problems(validator(schema), document, display, kind=kind.value)
+    problems = schema_problems(schema, document, display, kind=kind.value)
     if problems:
         return None, problems
     problems = _rules(kind, document, display)

@@ -1,8 +1,10 @@
 """JSON Schema validation of a composed YAML document, worded for people, `path:line` each.
 
-Every error is collected (`iter_errors`), placed at the line of its YAML node, and said as
-what is wrong and the fix; `best_match` is used only inside an anyOf/oneOf. A value that came
-from the environment is never echoed.
+A document is first checked by reconciler.schemacheck (compiled once per schema, plain
+Python): one it accepts has no error, and jsonschema is neither imported nor asked. For the
+rest every error is collected (`iter_errors`), placed at the line of its YAML node, and said
+as what is wrong and the fix; `best_match` is used only inside an anyOf/oneOf. A value that
+came from the environment is never echoed.
 """
 
 from __future__ import annotations
@@ -12,22 +14,33 @@ import json
 import re
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import Problem
+from reconciler.schemacheck import Check, compile_schema
 from reconciler.yamlread import Document, dotted
+
+if TYPE_CHECKING:  # imported when a document has errors: `validate` must start fast
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 
 @cache
 def validator(name: str) -> jsonschema.protocols.Validator:
     """Return the validator of the schema file `name` shipped in `schemas/` (read once)."""
+    import jsonschema
+
     schema = json.loads(_schema_text(name))
     validator_class = jsonschema.validators.validator_for(schema)
     validator: jsonschema.protocols.Validator = validator_class(schema)
     return validator
+
+
+@cache
+def quick_check(name: str) -> Check:
+    """Return the yes-or-no check of the schema file `name`; if it cannot, one that says no."""
+    check = compile_schema(json.loads(_schema_text(name)))
+    return check if check is not None else lambda value: False
 
 
 @cache
@@ -54,16 +67,12 @@ def _schema_text(name: str) -> str:
     return resources.files("reconciler").joinpath("schemas", name).read_text(encoding="utf-8")
 
 
-def schema_problems(
-    checker: jsonschema.protocols.Validator,
-    document: Document,
-    display: str,
-    *,
-    kind: str,
-) -> list[Problem]:
-    """Return every schema problem of `document`, one per line, field and message."""
+def schema_problems(schema: str, document: Document, display: str, *, kind: str) -> list[Problem]:
+    """Return every problem of `document` against the schema file `schema`, one per line."""
+    if quick_check(schema)(document.value):
+        return []  # the common case: a valid document, no jsonschema
     problems: dict[tuple[int, str, str], Problem] = {}
-    for error in checker.iter_errors(document.value):
+    for error in validator(schema).iter_errors(document.value):
         if tuple(error.absolute_path) in document.unresolved:
             continue  # already reported as an unset or invalid ${...}
         chosen = _branch_error(error) if error.validator in ("anyOf", "oneOf") else error
@@ -101,6 +110,8 @@ def _branch_error(error: ValidationError) -> ValidationError:
         present = len((required[n] - common) & set(instance))
         shallow = sum(1 for e in errors if e.validator == "required" and not e.path)
         return (-present, shallow, len(errors))
+
+    from jsonschema.exceptions import best_match
 
     _, errors = min(branches.items(), key=rank)
     chosen: ValidationError = best_match(errors)
