@@ -119,7 +119,7 @@ class Session:
         from reconciler.live import gather_live_state
 
         declared = self.load()[1] if resources is None else tuple(resources)
-        return gather_live_state(self._open(declared), declared)
+        return gather_live_state(self._open(declared), declared, workspace=self.config.workspace)
 
     def make_plan(self, options: PlanOptions) -> Planned:
         """Observe, plan and price: the plan `plan` shows and `apply` executes.
@@ -337,7 +337,7 @@ class Session:
             )
         in_scope = scope_matcher(globs, ())
         chosen = tuple(r for r in resources if in_scope(str(r.address)))
-        runs = gather_live_state(self._open(chosen), chosen).runs
+        runs = gather_live_state(self._open(chosen), chosen, workspace=config.workspace).runs
         histories = history_of(chosen, runs, workspace=config.workspace)
         return tuple((r, histories[str(r.address)]) for r in chosen)
 

@@ -264,7 +264,8 @@ def wait_and_judge(
     with deadline(time.monotonic() + timeout_s, what=f"status --timeout {timeout_s:g}"):
         while True:
             try:
-                runs = gather_live_state(providers, [*resources, *baselines]).runs
+                listed = [*resources, *baselines]
+                runs = gather_live_state(providers, listed, workspace=workspace).runs
             except ProviderError as error:
                 if last is None or not _out_of_time(error, late=clock() - started >= timeout_s):
                     raise

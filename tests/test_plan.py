@@ -852,11 +852,11 @@ class TestRule9Listing:
         """gather_live_state re-raises a vendor's ListingError instead of returning no runs."""
 
         class Broken:
-            def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
+            def list_runs(self, desired: Sequence[Resource], **_: object) -> list[LiveRun]:
                 raise ListingError("page 3 never came", vendor="bland", operation="list runs")
 
         class Fine:
-            def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
+            def list_runs(self, desired: Sequence[Resource], **_: object) -> list[LiveRun]:
                 return []
 
         providers = {Vendor.BLAND: Broken(), Vendor.ADALINE: Fine()}
@@ -868,7 +868,7 @@ class TestRule9Listing:
         resource = bland()
 
         class Lister:
-            def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
+            def list_runs(self, desired: Sequence[Resource], **_: object) -> list[LiveRun]:
                 return [run(resource, "r-2"), run(resource, "r-1")]
 
         state = gather_live_state({Vendor.BLAND: Lister()}, [resource])  # type: ignore[dict-item]

@@ -17,7 +17,8 @@ from urllib.parse import quote
 import httpx
 
 from reconciler.errors import NotFoundError, ProviderError, TransientProviderError
-from reconciler.model import LiveRun, NaturalKey, Resource, RunFields, RunPhase
+from reconciler.model import LiveRun, NaturalKey, Resource, RunPhase
+from reconciler.providers.base import NOT_KEPT, KeepLeaves, every_run, no_run, with_leaves
 from reconciler.providers.cancelling import cancel_idempotently
 from reconciler.providers.config import ProviderConfig
 from reconciler.providers.fresh import FreshLooks
@@ -90,6 +91,7 @@ class AdalineProvider:
         evaluator_id: str | None = None,
         dataset_id: str | None = None,
         since_ms: int | None = None,
+        keep_leaves: KeepLeaves,
     ) -> list[LiveRun]:
         """List a prompt's evaluations, filtered on evaluator and dataset when given.
 
@@ -104,11 +106,19 @@ class AdalineProvider:
         if since_ms is not None:
             filters["createdAfter"] = since_ms
         return [
-            parse_evaluation(item, prompt_id=prompt_id, dataset_id=dataset_id, operation=operation)
+            parse_evaluation(
+                item,
+                prompt_id=prompt_id,
+                dataset_id=dataset_id,
+                operation=operation,
+                keep_leaves=keep_leaves,
+            )
             for item in self._evaluations(prompt_id, operation=operation, filters=filters)
         ]
 
-    def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
+    def list_runs(
+        self, desired: Sequence[Resource], *, keep_leaves: KeepLeaves = every_run
+    ) -> list[LiveRun]:
         """List the evaluations of every prompt the manifests name, all pages, concurrently."""
         keys = sorted({r.natural_key for r in desired if r.natural_key is not None})
         by_prompt: dict[str, list[NaturalKey]] = {}
@@ -141,9 +151,12 @@ class AdalineProvider:
                     operation=operation,
                     evaluator_id=filters.get("evaluatorId"),
                     dataset_id=filters.get("datasetId"),
+                    keep_leaves=keep_leaves,
                 )
                 if not filters and any(run.natural_key is None for run in runs):
-                    runs = self._key_by_filter(prompt_id, runs, prompt_keys, operation=operation)
+                    runs = self._key_by_filter(
+                        prompt_id, runs, prompt_keys, operation=operation, keep_leaves=keep_leaves
+                    )
             return runs
 
         lists = gather(one_prompt, sorted(by_prompt), max_workers=self._max_concurrency)
@@ -156,6 +169,7 @@ class AdalineProvider:
         keys: Sequence[NaturalKey],
         *,
         operation: str,
+        keep_leaves: KeepLeaves,
     ) -> list[LiveRun]:
         """Key the items that omit `datasetId` by listing each declared key filtered on it.
 
@@ -169,6 +183,7 @@ class AdalineProvider:
                 operation=operation,
                 evaluator_id=parts["evaluatorId"],
                 dataset_id=parts["datasetId"],
+                keep_leaves=keep_leaves,
             ):
                 keyed.setdefault(run.run_id, run)
         return [keyed.get(run.run_id, run) if run.natural_key is None else run for run in runs]
@@ -202,7 +217,12 @@ class AdalineProvider:
                 retry_after=error.retry_after,  # a 429 says when to come back
             ) from error
         run = parse_evaluation(
-            data, prompt_id=prompt_id, dataset_id=dataset_id, operation="create", created=True
+            data,
+            prompt_id=prompt_id,
+            dataset_id=dataset_id,
+            operation="create",
+            created=True,
+            keep_leaves=no_run,
         )
         self._fresh.created((prompt_id, evaluator_id, dataset_id))
         return run
@@ -227,6 +247,7 @@ class AdalineProvider:
                 evaluator_id=evaluator_id,
                 dataset_id=dataset_id,
                 since_ms=since_ms,
+                keep_leaves=no_run,
             )
         except ProviderError as error:
             raise TransientProviderError(
@@ -319,6 +340,7 @@ def parse_evaluation(
     dataset_id: str | None = None,
     operation: str = "read",
     created: bool = False,
+    keep_leaves: KeepLeaves = every_run,
 ) -> LiveRun:
     """Parse an Evaluation object; unknown fields are ignored.
 
@@ -353,7 +375,7 @@ def parse_evaluation(
         ) from exc
     metrics = known.metrics(item)
     dataset = own_dataset if isinstance(own_dataset, str) else dataset_id
-    return LiveRun(
+    run = LiveRun(
         vendor=known.VENDOR,
         run_id=run_id,
         status=status,
@@ -364,5 +386,6 @@ def parse_evaluation(
         else known.key(prompt_id=prompt_id, evaluator_id=texts["evaluatorId"], dataset_id=dataset),
         cost_usd=metrics.cost_usd,
         metrics=metrics,
-        fields=RunFields.of(item),
+        fields=NOT_KEPT,
     )
+    return with_leaves(run, item, keep_leaves)

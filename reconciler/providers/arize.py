@@ -27,7 +27,8 @@ from reconciler.errors import (
     ProviderError,
     TransientProviderError,
 )
-from reconciler.model import LiveRun, NaturalKey, Resource, RunFields, RunPhase, parse_instant
+from reconciler.model import LiveRun, NaturalKey, Resource, RunPhase, parse_instant
+from reconciler.providers.base import NOT_KEPT, KeepLeaves, every_run, no_run, with_leaves
 from reconciler.providers.cancelling import cancel_idempotently
 from reconciler.providers.config import ProviderConfig
 from reconciler.providers.fresh import FreshLooks
@@ -106,7 +107,9 @@ class ArizeProvider:
             )
         return sorted(tasks)
 
-    def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
+    def list_runs(
+        self, desired: Sequence[Resource], *, keep_leaves: KeepLeaves = every_run
+    ) -> list[LiveRun]:
         """List the runs of every task in play, all pages, concurrently; or raise ListingError.
 
         Each task a resource names is read once, so a resource whose spec does not fit its
@@ -120,7 +123,7 @@ class ArizeProvider:
         with listing_errors(vendor=VENDOR):
             tasks = self._tasks_to_list(desired)
             results = gather(
-                lambda task: self._task_runs(task, declared.get(task, [])),
+                lambda task: self._task_runs(task, declared.get(task, []), keep_leaves),
                 tasks,
                 max_workers=self._max_concurrency,
             )
@@ -130,7 +133,7 @@ class ArizeProvider:
         return [run for runs, _ in results for run in runs]
 
     def _task_runs(
-        self, task_id: str, declared: Sequence[Resource]
+        self, task_id: str, declared: Sequence[Resource], keep_leaves: KeepLeaves
     ) -> tuple[list[LiveRun], list[Problem]]:
         operation = f"list runs of task {task_id}"
         task: Mapping[str, Any] | None = None
@@ -158,7 +161,8 @@ class ArizeProvider:
         }
         if unknown:  # one page walk for the task's experiments instead of a GET per run
             self._learn_experiments(task_id, task)
-        return [self._parse(item, operation=operation) for item in items], problems
+        runs = [self._parse(item, operation=operation, keep_leaves=keep_leaves) for item in items]
+        return runs, problems
 
     def _learn_experiments(self, task_id: str, task: Mapping[str, Any] | None) -> None:
         """Map the experiments of a RUN_EXPERIMENT task's dataset to their names (§12.9)."""
@@ -195,16 +199,21 @@ class ArizeProvider:
             self._experiment_names[experiment_id] = name
         return name
 
-    def _parse(self, item: object, *, operation: str, created: bool = False) -> LiveRun:
-        run = parse_task_run(item, operation=operation, created=created)  # checks the shape
+    def _parse(
+        self, item: object, *, operation: str, keep_leaves: KeepLeaves, created: bool = False
+    ) -> LiveRun:
         experiment_id = item.get("experiment_id") if isinstance(item, dict) else None
         if not isinstance(experiment_id, str) or not experiment_id:
-            return run
+            return parse_task_run(
+                item, operation=operation, created=created, keep_leaves=keep_leaves
+            )
+        parse_task_run(item, operation=operation, created=created, keep_leaves=no_run)  # shape
         return parse_task_run(
             item,
             experiment_name=self._experiment_name(experiment_id),
             operation=operation,
             created=created,
+            keep_leaves=keep_leaves,
         )
 
     # --- create, get, cancel ---------------------------------------------------------------
@@ -246,7 +255,7 @@ class ArizeProvider:
                 if isinstance(error, TransientProviderError)
                 else None,
             ) from error
-        run = self._parse(data, operation="trigger", created=True)
+        run = self._parse(data, operation="trigger", created=True, keep_leaves=no_run)
         self._fresh.created(key)
         return run
 
@@ -283,14 +292,14 @@ class ArizeProvider:
             for item in items
         ):
             self._learn_experiments(task_id, None)
-        runs = [self._parse(item, operation=operation) for item in items]
+        runs = [self._parse(item, operation=operation, keep_leaves=no_run) for item in items]
         return [r for r in runs if r.created_at >= since]
 
     def _recover(
         self, task_id: str, key: NaturalKey, *, since: datetime, exact_any_age: bool = False
     ) -> LiveRun | None:
         try:
-            runs, _ = self._task_runs(task_id, ())
+            runs, _ = self._task_runs(task_id, (), no_run)
         except ProviderError as error:
             raise TransientProviderError(
                 f"whether the run was triggered is unknown: listing failed ({error.detail})."
@@ -333,7 +342,7 @@ class ArizeProvider:
     def get_run(self, run: LiveRun) -> LiveRun:
         """Return the current state of `run`."""
         data = self._api.request("GET", _path("v2", "task-runs", run.run_id), operation="read run")
-        return self._parse(data, operation="read run")
+        return self._parse(data, operation="read run", keep_leaves=every_run)
 
     def cancel_run(self, run: LiveRun) -> LiveRun:
         """Cancel `run`; a run that is already terminal is returned as it is (§9.1)."""
@@ -347,7 +356,7 @@ class ArizeProvider:
             retry=True,
             conflict=CANCEL_REFUSED,
         )
-        return self._parse(data, operation="cancel")
+        return self._parse(data, operation="cancel", keep_leaves=every_run)
 
     def estimate_cost(self, resource: Resource, history: Sequence[LiveRun]) -> float | None:
         """Return None: Arize publishes no price and task runs report no cost."""
@@ -402,6 +411,7 @@ def parse_task_run(
     experiment_name: str | None = None,
     operation: str = "read run",
     created: bool = False,
+    keep_leaves: KeepLeaves = every_run,
 ) -> LiveRun:
     """Parse a TaskRun; statuses in any case, unknown fields (`failure_reason`...) ignored.
 
@@ -438,7 +448,7 @@ def parse_task_run(
             key = known.experiment_key(task_id=task_id, experiment_name=experiment_name)
     except ValueError as exc:
         raise wrong(f"task run {run_id}: a time field is not an RFC 3339 timestamp") from exc
-    return LiveRun(
+    run = LiveRun(
         vendor=known.VENDOR,
         run_id=run_id,
         status=status,
@@ -447,5 +457,6 @@ def parse_task_run(
         natural_key=key,
         created_by=optional["created_by_user_id"],
         metrics=known.metrics(item),
-        fields=RunFields.of(item),
+        fields=NOT_KEPT,
     )
+    return with_leaves(run, item, keep_leaves)

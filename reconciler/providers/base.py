@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
-from reconciler.model import LiveRun, Resource, Vendor
+from reconciler.model import LiveRun, Resource, RunFields, Vendor
+from reconciler.vendors.base import NOT_KEPT
+
+__all__ = ["NOT_KEPT", "KeepLeaves", "Provider", "every_run", "no_run", "with_leaves"]
+
+# Which parsed runs keep their leaves (`LiveRun.fields`): asked of each run before its leaves
+# are flattened, with everything else already parsed (labels, natural key, adopt key).
+KeepLeaves: TypeAlias = Callable[[LiveRun], bool]
+
+
+def every_run(run: LiveRun) -> bool:
+    """Keep every run's leaves (`import`, a read of one run)."""
+    del run
+    return True
+
+
+def no_run(run: LiveRun) -> bool:
+    """Keep no run's leaves (apply's create answers and fresh looks: nothing reads them)."""
+    del run
+    return False
+
+
+def with_leaves(run: LiveRun, item: Mapping[str, object], keep: KeepLeaves) -> LiveRun:
+    """Return `run` with the leaves of its vendor object `item` when `keep` wants them.
+
+    The one place the providers' parsers flatten a run object: `run` comes in with
+    `NOT_KEPT` leaves and leaves with them unless `keep(run)`.
+    """
+    return dataclasses.replace(run, fields=RunFields.of(item)) if keep(run) else run
 
 
 class Provider(Protocol):
@@ -18,8 +47,15 @@ class Provider(Protocol):
 
     vendor: Vendor
 
-    def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
-        """Return every live run the plan must see (all pages), or raise `ListingError`."""
+    def list_runs(
+        self, desired: Sequence[Resource], *, keep_leaves: KeepLeaves = every_run
+    ) -> list[LiveRun]:
+        """Return every live run the plan must see (all pages), or raise `ListingError`.
+
+        Only the runs `keep_leaves` names keep their leaves (`LiveRun.fields`); the others
+        carry `NOT_KEPT`. Answers to `create_run` and `find_runs` keep none (apply reads
+        none); `get_run` and `cancel_run` keep them all.
+        """
         ...
 
     def create_run(self, resource: Resource, *, workspace: str, request_id: str) -> LiveRun:

@@ -25,11 +25,11 @@ from reconciler.model import (
     LABEL_WORKSPACE,
     LiveRun,
     Resource,
-    RunFields,
     RunPhase,
     ownership_labels,
     parse_instant,
 )
+from reconciler.providers.base import NOT_KEPT, KeepLeaves, every_run, no_run, with_leaves
 from reconciler.providers.cancelling import cancel_idempotently
 from reconciler.providers.config import ProviderConfig
 from reconciler.providers.http import JsonClient
@@ -131,15 +131,18 @@ class BlandProvider:
 
     # --- the Provider contract --------------------------------------------------------------
 
-    def list_runs(self, desired: Sequence[Resource]) -> list[LiveRun]:
+    def list_runs(
+        self, desired: Sequence[Resource], *, keep_leaves: KeepLeaves = every_run
+    ) -> list[LiveRun]:
         """Return every run of the organisation (all pages), or raise ListingError."""
         operation = "list runs"
         with listing_errors(vendor=VENDOR, operation=operation, explain=self._explain):
             runs = [
-                parse_run(item, operation=operation) for item in self._pages(operation=operation)
+                parse_run(item, operation=operation, keep_leaves=keep_leaves)
+                for item in self._pages(operation=operation)
             ]
             if any(r.lifecycle.adopt for r in desired):
-                runs = [self._with_adopt_key(run) for run in runs]
+                runs = [self._with_adopt_key(run, keep_leaves) for run in runs]
         return runs
 
     def _explain(self, error: ProviderError) -> str:
@@ -155,11 +158,11 @@ class BlandProvider:
             return f"Evals is not enabled for this Bland organisation ({reason})"
         return error.detail
 
-    def _with_adopt_key(self, run: LiveRun) -> LiveRun:
+    def _with_adopt_key(self, run: LiveRun, keep_leaves: KeepLeaves) -> LiveRun:
         if run.label(LABEL_WORKSPACE) is not None or not run.phase.satisfies:
             return run
         full = self._call("GET", f"/v1/evals/runs/{run.run_id}", operation="read run")
-        return parse_run(full, operation="read run")
+        return parse_run(full, operation="read run", keep_leaves=keep_leaves)
 
     def create_run(self, resource: Resource, *, workspace: str, request_id: str) -> LiveRun:
         """Create the run; after a timeout or 5xx, find it by its request id before failing."""
@@ -202,7 +205,7 @@ class BlandProvider:
                 status=error.status,
                 retry_after=error.retry_after,  # a 429 says when to come back
             ) from error
-        run = parse_run(data, operation="create run", created=True)
+        run = parse_run(data, operation="create run", created=True, keep_leaves=no_run)
         self._note_created(resource, workspace)
         return run
 
@@ -225,7 +228,7 @@ class BlandProvider:
         operation = "find a created run"
         watch = NewestFirst(since)
         for item in self._pages(operation=operation):
-            run = parse_run(item, operation=operation)
+            run = parse_run(item, operation=operation, keep_leaves=no_run)
             if run.label(LABEL_REQUEST_ID) == request_id:
                 return run
             watch.read(run.created_at)
@@ -283,7 +286,7 @@ class BlandProvider:
             ids: set[str] = set()  # read by this refresh; cache.seen: by earlier ones, which
             # only a refresh (one at a time, under _refresh_lock) adds to
             for item in self._pages(operation=operation):
-                run = parse_run(item, operation=operation)
+                run = parse_run(item, operation=operation, keep_leaves=no_run)
                 watch.read(run.created_at)
                 known_run = run.run_id in cache.seen or run.run_id in ids
                 if watch.passed or (known_run and watch.proven):
@@ -348,13 +351,19 @@ class BlandProvider:
         return float(cents) / 100
 
 
-def parse_run(item: object, *, operation: str = "read run", created: bool = False) -> LiveRun:
+def parse_run(
+    item: object,
+    *,
+    operation: str = "read run",
+    created: bool = False,
+    keep_leaves: KeepLeaves = every_run,
+) -> LiveRun:
     """Parse a run object or a reduced list item; unknown fields are ignored.
 
     A field reconciler decides on (id, status, created_at, metadata) of the wrong type is a
     ProviderError naming `operation`, never a guess: a run whose labels were misread would
     look unmanaged and be created twice. `created`: the object answers a create, so the
-    message says that the run may exist.
+    message says that the run may exist. `keep_leaves`: whether the run keeps its leaves.
     """
 
     def wrong(problem: str) -> ProviderError:
@@ -379,7 +388,7 @@ def parse_run(item: object, *, operation: str = "read run", created: bool = Fals
         raise wrong(f"run {run_id}: `metadata` is {describe(metadata)}, not an object")
     labels = tuple(sorted((str(k), v) for k, v in metadata.items() if isinstance(v, str)))
     metrics = known.metrics(item)
-    return LiveRun(
+    run = LiveRun(
         vendor=known.VENDOR,
         run_id=run_id,
         status=status,
@@ -389,5 +398,6 @@ def parse_run(item: object, *, operation: str = "read run", created: bool = Fals
         adopt_key=known.run_adopt_key(item),
         cost_usd=metrics.cost_usd,
         metrics=metrics,
-        fields=RunFields.of(item),
+        fields=NOT_KEPT,
     )
+    return with_leaves(run, item, keep_leaves)

@@ -217,8 +217,33 @@ def _rebuild(found: list[tuple[str, Scalar]]) -> JSON:
     return values
 
 
+class LeavesNotKept(LookupError):
+    """A command read the leaves of a run whose listing was told not to keep them."""
+
+
+@dataclass(frozen=True, slots=True)
+class _NotKept(RunFields):
+    """The leaves of a run listed without them: reading them is a bug, never "n/a".
+
+    A listing keeps the leaves only of the runs a command reads them from (`live.py`,
+    `claimed_leaves`); a reader outside that choice fails loudly here instead of judging a
+    `path:` threshold "n/a" or hiding a replace's old value.
+    """
+
+    def get(self, path: str) -> Scalar:
+        raise LeavesNotKept(f"the run's leaves were not kept by its listing (asked: {path})")
+
+    def canonical(self, path: str) -> str | None:
+        raise LeavesNotKept(f"the run's leaves were not kept by its listing (asked: {path})")
+
+    @property
+    def leaves(self) -> tuple[tuple[str, Scalar], ...]:
+        raise LeavesNotKept("the run's leaves were not kept by its listing")
+
+
 NO_METRICS = RunMetrics()  # a run not read from a vendor: every metric n/a
-NO_FIELDS = RunFields()
+NO_FIELDS = RunFields()  # a run object with no leaves
+NOT_KEPT: RunFields = _NotKept()  # a listed run whose leaves no reader of this command needs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
