@@ -38,6 +38,8 @@ def unmatched_globs(
     globs: Sequence[str], *, resources: Sequence[Resource], runs: Sequence[LiveRun]
 ) -> tuple[str, ...]:
     """Return the globs that match no declared address and no live run (a typo, most likely)."""
+    if not globs:  # no subject set to build: one string per live run, at the peak of a plan
+        return ()
     subjects = {str(r.address) for r in resources} | {run_subject(r) for r in runs}
     return tuple(g for g in globs if not any(fnmatch.fnmatchcase(s, g) for s in subjects))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -360,7 +361,8 @@ def parse_evaluation(
     texts = required_strings(item, ("runId", "status", "evaluatorId"), what="evaluation")
     if isinstance(texts, str):
         raise wrong(texts)
-    run_id, status = texts["runId"], texts["status"]
+    # intern: one copy of each status word for every run (docs/performance.md, memory)
+    run_id, status = texts["runId"], sys.intern(texts["status"])
     own_dataset = item.get("datasetId")
     if own_dataset is not None and (not isinstance(own_dataset, str) or not own_dataset):
         raise wrong(f"evaluation {run_id}: `datasetId` is {describe(own_dataset)}, not a string")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -429,7 +430,8 @@ def parse_task_run(
     texts = required_strings(item, ("id", "task_id", "status", "created_at"), what="task run")
     if isinstance(texts, str):
         raise wrong(texts)
-    run_id, task_id, status = texts["id"], texts["task_id"], texts["status"]
+    # intern what repeats from run to run: one copy for all (docs/performance.md, memory)
+    run_id, task_id, status = texts["id"], sys.intern(texts["task_id"]), sys.intern(texts["status"])
     optional: dict[str, str | None] = {}
     for name in ("data_start_time", "data_end_time", "created_by_user_id", "experiment_id"):
         value = item.get(name)
@@ -455,7 +457,7 @@ def parse_task_run(
         phase=RunPhase.from_status(status),
         created_at=created_at,
         natural_key=key,
-        created_by=optional["created_by_user_id"],
+        created_by=sys.intern(creator) if (creator := optional["created_by_user_id"]) else None,
         metrics=known.metrics(item),
         fields=NOT_KEPT,
     )

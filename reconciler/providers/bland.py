@@ -8,6 +8,7 @@ some resource asks to `adopt` (the list items do not say what a run evaluates).
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -376,7 +377,8 @@ def parse_run(
     texts = required_strings(item, ("id", "status", "created_at"), what="run")
     if isinstance(texts, str):
         raise wrong(texts)
-    run_id, status = texts["id"], texts["status"]
+    # intern what repeats from run to run: one copy for all (docs/performance.md, memory)
+    run_id, status = texts["id"], sys.intern(texts["status"])
     try:
         created_at = parse_instant(texts["created_at"])
     except ValueError as exc:
@@ -386,7 +388,11 @@ def parse_run(
         metadata = {}
     if not isinstance(metadata, dict):
         raise wrong(f"run {run_id}: `metadata` is {describe(metadata)}, not an object")
-    labels = tuple(sorted((str(k), v) for k, v in metadata.items() if isinstance(v, str)))
+    labels = tuple(
+        sorted(
+            (sys.intern(str(k)), sys.intern(v)) for k, v in metadata.items() if isinstance(v, str)
+        )
+    )
     metrics = known.metrics(item)
     run = LiveRun(
         vendor=known.VENDOR,

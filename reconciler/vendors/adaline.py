@@ -7,9 +7,10 @@ An evaluation carries no label, name or creator, so a run is known only by its n
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from reconciler.canonical import JSON
-from reconciler.vendors._numbers import mapping, number, ratio
+from reconciler.vendors._numbers import mapping, number, ratio, shared
 from reconciler.vendors.base import IdentityMode, Kind, NaturalKey, RuleProblem, RunMetrics, Vendor
 
 VENDOR = Vendor.ADALINE
@@ -25,8 +26,13 @@ PACE_NOTE = "Adaline allows 6,000 requests a minute on these APIs"
 EMULATOR_SUFFIX = "/v2"  # Adaline's base URL ends in /v2
 
 
+@lru_cache(maxsize=4096)
 def key(*, prompt_id: str, evaluator_id: str, dataset_id: str) -> NaturalKey:
-    """Key an Adaline evaluation: prompt, evaluator and dataset."""
+    """Key an Adaline evaluation: prompt, evaluator and dataset.
+
+    Cached: the runs of one key share one key object instead of one each (a prompt's runs
+    have a few keys; docs/performance.md, memory).
+    """
     return NaturalKey(
         KIND, (("promptId", prompt_id), ("evaluatorId", evaluator_id), ("datasetId", dataset_id))
     )
@@ -60,7 +66,7 @@ def metrics(run: Mapping[str, object]) -> RunMetrics:
         error_rate_pct=ratio(progress.get("failedRows"), progress.get("totalRows")),
         failed_count=number(progress.get("failedRows")),
         cost_usd=number(judged_by.get("totalCost")),
-        sample_size=judged if judged else None,
+        sample_size=shared(judged) if judged else None,
         items_done=int(sum(r or 0.0 for r in rows)),
         items_total=int(total) if total is not None else None,
     )

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from reconciler.canonical import JSON, format_instant, parse_instant
-from reconciler.vendors._numbers import number, ratio
+from reconciler.vendors._numbers import number, ratio, shared
 from reconciler.vendors.base import IdentityMode, Kind, NaturalKey, RuleProblem, RunMetrics, Vendor
 
 VENDOR = Vendor.ARIZE
@@ -70,7 +70,7 @@ def metrics(run: Mapping[str, object]) -> RunMetrics:
     return RunMetrics(
         error_rate_pct=ratio(errors, total),
         failed_count=errors,
-        sample_size=total if total else None,
+        sample_size=shared(total) if total else None,
         items_done=int(sum(c or 0.0 for c in counts)),
     )
 

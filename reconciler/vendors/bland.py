@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from reconciler.canonical import JSON, canonical_json, digest
-from reconciler.vendors._numbers import mapping, number, ratio
+from reconciler.vendors._numbers import mapping, number, ratio, shared
 from reconciler.vendors.base import IdentityMode, Kind, NaturalKey, RuleProblem, RunMetrics, Vendor
 
 VENDOR = Vendor.BLAND
@@ -109,7 +109,7 @@ def metrics(run: Mapping[str, object]) -> RunMetrics:
     agents = number(run.get("resolved_agent_count")) or 0.0
     failed_calls = number(summary.get("failed_call_count")) or 0.0
     insufficient = number(summary.get("insufficient_evidence_count")) or 0.0
-    scored = max(completed - insufficient - failed_calls * agents, 0.0)
+    scored = shared(max(completed - insufficient - failed_calls * agents, 0.0))
     return RunMetrics(
         pass_rate_pct=ratio(summary.get("target_match_count"), scored),
         score_mean=number(summary.get("overall_score_mean")),
