@@ -145,18 +145,21 @@ def _parse(
     A file that parses but none of whose documents names our apiVersion or one of our kinds
     is probably not a manifest (docker-compose.yaml beside reconciler.yaml).
     """
-    reader = Reader(display, environ)
-    documents = reader.read(text)
-    problems = list(reader.problems)
     kinds = {k.value for k in Kind}
-    declares = not documents or any(
-        isinstance(d.value, dict)
-        and (d.value.get("apiVersion") == API_VERSION or d.value.get("kind") in kinds)
-        for d in documents
-    )
+
+    def use(d: Document) -> tuple[bool, Resource | None, list[Problem]]:
+        # each document is dropped once its resource is built (Reader.read_each)
+        ours = isinstance(d.value, dict) and (
+            d.value.get("apiVersion") == API_VERSION or d.value.get("kind") in kinds
+        )
+        return (ours, *_resource(d, display))
+
+    reader = Reader(display, environ)
+    documents = reader.read_each(text, use)
+    problems = list(reader.problems)
+    declares = not documents or any(ours for ours, _, _ in documents)
     resources_: list[Resource] = []
-    for document in documents:
-        resource, found = _resource(document, display)
+    for _, resource, found in documents:
         problems += found
         if resource is not None and not found:
             resources_.append(resource)

@@ -17,13 +17,13 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from reconciler.errors import Problem
 from reconciler.secret import remember
-from reconciler.yamlcompose import MAX_DEPTH, DepthError, compose
+from reconciler.yamlcompose import MAX_DEPTH, DepthError, compose_each
 
 MAX_ALIAS_NODES = 10_000  # values reached through aliases and merges, per document
 MIN_INT = -(2**63)  # 64-bit signed: what JSON parsers and the vendors' APIs accept
@@ -40,6 +40,7 @@ _CONSTRUCTED = frozenset({_INT, _FLOAT, _BOOL, _NULL})
 YAML_FIX = "Fix the YAML syntax (indentation, quotes, a missing ':')"
 
 Path_ = tuple[str | int, ...]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -120,68 +121,79 @@ class Reader:
 
     def read(self, text: str) -> list[Document]:
         """Return the documents of `text`; problems go to `self.problems`."""
+        return self.read_each(text, lambda document: document)
+
+    def read_each(self, text: str, use: Callable[[Document], T]) -> list[T]:
+        """Return `use(document)` for each document of `text`, as soon as it is read.
+
+        One document (its nodes, each with two marks, and its lines) is alive at a time,
+        not the whole file's: 10,000 documents in one file used to hold every node and then
+        every document at once (docs/performance.md, memory). A syntax error anywhere
+        still reports that error alone, and nothing else: what `use` returned is dropped.
+        """
+        used: list[T] = []
+        problems, held = len(self.problems), len(self.held)
         try:
-            nodes = compose(text, fast=self.fast)
-        except DepthError as error:
-            mark = error.problem_mark
-            self.problems.append(
-                Problem(
-                    path=self.display,
-                    line=mark.line + 1 if mark else 0,
-                    message=f"nested deeper than {MAX_DEPTH} levels",
-                    fix="Flatten the document; manifests need a handful of levels",
-                )
-            )
+            for node in compose_each(text, fast=self.fast):
+                document = self._read_document(node)
+                if document is not None:
+                    used.append(use(document))
+        except yaml.YAMLError as error:
+            del self.problems[problems:], self.held[held:]  # what the documents before said
+            self.problems.append(self._syntax_problem(error))
             return []
-        except yaml.MarkedYAMLError as error:
+        return used
+
+    def _syntax_problem(self, error: yaml.YAMLError) -> Problem:
+        """Return the problem a composer error makes (the file then declares nothing)."""
+        if isinstance(error, DepthError):
+            mark = error.problem_mark
+            return Problem(
+                path=self.display,
+                line=mark.line + 1 if mark else 0,
+                message=f"nested deeper than {MAX_DEPTH} levels",
+                fix="Flatten the document; manifests need a handful of levels",
+            )
+        if isinstance(error, yaml.MarkedYAMLError):
             mark = error.problem_mark or error.context_mark
             line = mark.line + 1 if mark else 0
             column = mark.column + 1 if mark else 0
             problem = (error.problem or error.context or "invalid YAML").rstrip(".")
+            return Problem(
+                path=self.display,
+                line=line,
+                column=column,
+                message=f"YAML syntax error at column {column}: {problem}",
+                fix=YAML_FIX,
+            )
+        return Problem(path=self.display, line=0, message=f"invalid YAML: {error}")
+
+    def _read_document(self, node: yaml.Node) -> Document | None:
+        """Build one composed document; None when it is empty or refused (a problem says)."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+            return None  # an empty document (a stray `---`) declares nothing
+        document = Document(value=None, line=node.start_mark.line + 1)
+        self._expanded = 0
+        self._built = set()
+        self._alias_use = None
+        self._document = document
+        try:
+            document.value = self._build(node, (), document, shared=False)
+        except _Refused as refused:
+            # an alias in a list has the anchor's line; its list has the line of the use
+            where = refused.path
+            line = document.line_of(where[:-1] if where and isinstance(where[-1], int) else where)
             self.problems.append(
                 Problem(
                     path=self.display,
                     line=line,
-                    column=column,
-                    message=f"YAML syntax error at column {column}: {problem}",
-                    fix=YAML_FIX,
+                    field=dotted(refused.path),
+                    message=refused.message,
+                    fix=refused.fix,
                 )
             )
-            return []
-        except yaml.YAMLError as error:
-            self.problems.append(
-                Problem(path=self.display, line=0, message=f"invalid YAML: {error}")
-            )
-            return []
-        documents = []
-        for node in nodes:
-            if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
-                continue  # an empty document (a stray `---`) declares nothing
-            document = Document(value=None, line=node.start_mark.line + 1)
-            self._expanded = 0
-            self._built = set()
-            self._alias_use = None
-            self._document = document
-            try:
-                document.value = self._build(node, (), document, shared=False)
-            except _Refused as refused:
-                # an alias in a list has the anchor's line; its list has the line of the use
-                where = refused.path
-                line = document.line_of(
-                    where[:-1] if where and isinstance(where[-1], int) else where
-                )
-                self.problems.append(
-                    Problem(
-                        path=self.display,
-                        line=line,
-                        field=dotted(refused.path),
-                        message=refused.message,
-                        fix=refused.fix,
-                    )
-                )
-                continue
-            documents.append(document)
-        return documents
+            return None
+        return document
 
     def _build(self, node: yaml.Node, path: Path_, document: Document, *, shared: bool) -> Any:
         """Build `node`; `shared` is true below an alias or a merge, where expansion is counted."""

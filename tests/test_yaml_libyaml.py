@@ -207,3 +207,19 @@ def test_a_tag_with_no_value_is_a_problem_at_its_line_not_an_internal_error(
         "Remove the tag, or write a value of that type\n"
     )
     assert (1, expected) == (done.returncode, done.stderr)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_file_broken_after_its_first_document_is_its_error_alone_and_builds_nothing_twice(
+    fast: bool,
+) -> None:
+    """libyaml hands over the first document before it meets the error in the second; the
+    pure reader then reads the file again for its message, and must not hand it over again."""
+    seen: list[object] = []
+    reader = Reader("evals.yaml", ENVIRON, fast=fast)
+    used = reader.read_each("a: 1\n---\nb: [c\n", lambda d: seen.append(d.value))
+    assert used == []
+    assert seen == [{"a": 1}]
+    assert [(p.line, p.message) for p in reader.problems] == [
+        (4, "YAML syntax error at column 1: expected ',' or ']', but got '<stream end>'")
+    ]
