@@ -68,7 +68,11 @@ class AdalineProvider:
     def _evaluations(
         self, prompt_id: str, *, operation: str, filters: Mapping[str, str | int] | None = None
     ) -> Iterator[Mapping[str, object]]:
-        """Yield every evaluation of a prompt (any order), or raise ListingError (paging.py)."""
+        """Yield every evaluation of a prompt (any order), or raise ListingError (paging.py).
+
+        Every caller reads every page, so the next page is asked for while the caller parses
+        this one (`read_ahead`, paging.walk).
+        """
         params: dict[str, str | int] = {
             "limit": PAGE_SIZE,
             "sort": "createdAt:desc",
@@ -82,7 +86,7 @@ class AdalineProvider:
                 "GET", _path("prompts", prompt_id, "evaluations"), operation=operation, params=query
             )
 
-        return walk(fetch, LIST_PAGE, vendor=VENDOR, operation=operation)
+        return walk(fetch, LIST_PAGE, vendor=VENDOR, operation=operation, read_ahead=True)
 
     def _keyed(
         self,

@@ -78,11 +78,18 @@ class ArizeProvider:
         self._api.close()
 
     def _pages(
-        self, path: str, key: str, *, operation: str, params: Mapping[str, str | int] | None = None
+        self,
+        path: str,
+        key: str,
+        *,
+        operation: str,
+        params: Mapping[str, str | int] | None = None,
+        read_ahead: bool = False,
     ) -> Iterator[Mapping[str, object]]:
         """Yield every item of an Arize list (`{key: [...], pagination}`), in any order (§9.10).
 
         Raises ListingError when the list cannot be read to its end (see paging.py).
+        `read_ahead` only for a caller that reads every page (paging.walk).
         """
         query: dict[str, str | int] = {"limit": PAGE_SIZE, **(params or {})}
         shape = PageShape(items=key, has_more=PAGINATION_MORE, cursor=PAGINATION_CURSOR)
@@ -91,7 +98,7 @@ class ArizeProvider:
             asked = query if cursor is None else {**query, "cursor": cursor}
             return self._api.request("GET", path, operation=operation, params=asked)
 
-        return walk(fetch, shape, vendor=VENDOR, operation=operation)
+        return walk(fetch, shape, vendor=VENDOR, operation=operation, read_ahead=read_ahead)
 
     # --- listing -----------------------------------------------------------------------
 
@@ -103,7 +110,11 @@ class ArizeProvider:
             tasks.update(
                 _text(task, "id", what="task", operation=operation)
                 for task in self._pages(
-                    "/v2/tasks", "tasks", operation=operation, params={"space_id": self._space_id}
+                    "/v2/tasks",
+                    "tasks",
+                    operation=operation,
+                    params={"space_id": self._space_id},
+                    read_ahead=True,
                 )
             )
         return sorted(tasks)
@@ -144,7 +155,12 @@ class ArizeProvider:
                     "GET", _path("v2", "tasks", task_id), operation="read task"
                 )
             items = list(
-                self._pages(_path("v2", "tasks", task_id, "runs"), "task_runs", operation=operation)
+                self._pages(
+                    _path("v2", "tasks", task_id, "runs"),
+                    "task_runs",
+                    operation=operation,
+                    read_ahead=True,
+                )
             )
         except NotFoundError as error:
             raise ListingError(
@@ -182,6 +198,7 @@ class ArizeProvider:
                 "experiments",
                 operation=operation,
                 params={"dataset_id": str(dataset_id)},
+                read_ahead=True,
             )
         }
         with self._names_lock:
@@ -272,7 +289,9 @@ class ArizeProvider:
         items: list[Mapping[str, object]] = []
         try:
             for item in self._pages(
-                _path("v2", "tasks", task_id, "runs"), "task_runs", operation=operation
+                _path("v2", "tasks", task_id, "runs"),
+                "task_runs",
+                operation=operation,
             ):
                 created = item.get("created_at") if isinstance(item, dict) else None
                 if isinstance(created, str):

@@ -116,10 +116,11 @@ class BlandProvider:
             )
         return data
 
-    def _pages(self, *, operation: str) -> Iterator[Mapping[str, object]]:
+    def _pages(self, *, operation: str, read_ahead: bool = False) -> Iterator[Mapping[str, object]]:
         """Yield every run item of the list, in whatever order Bland sends (§11.18).
 
         Raises ListingError when the list cannot be read to its end (see paging.py).
+        `read_ahead` only for a caller that reads every page (paging.walk).
         """
 
         def fetch(cursor: str | None) -> object:
@@ -128,7 +129,7 @@ class BlandProvider:
                 params["starting_after"] = cursor
             return self._call("GET", "/v1/evals/runs", operation=operation, params=params)
 
-        return walk(fetch, LIST_PAGE, vendor=VENDOR, operation=operation)
+        return walk(fetch, LIST_PAGE, vendor=VENDOR, operation=operation, read_ahead=read_ahead)
 
     # --- the Provider contract --------------------------------------------------------------
 
@@ -140,7 +141,7 @@ class BlandProvider:
         with listing_errors(vendor=VENDOR, operation=operation, explain=self._explain):
             runs = [
                 parse_run(item, operation=operation, keep_leaves=keep_leaves)
-                for item in self._pages(operation=operation)
+                for item in self._pages(operation=operation, read_ahead=True)
             ]
             if any(r.lifecycle.adopt for r in desired):
                 runs = [self._with_adopt_key(run, keep_leaves) for run in runs]

@@ -17,10 +17,12 @@ lets a look-up stop early only on an order it has observed in the same listing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.errors import ListingError
+from reconciler.providers.deadline import in_context
 from reconciler.secret import scrub
 
 MAX_EMPTY_PAGES = 3  # empty pages in a row that say "more" before the listing fails
@@ -53,49 +55,101 @@ def walk(
     *,
     vendor: str,
     operation: str,
+    read_ahead: bool = False,
 ) -> Iterator[Mapping[str, object]]:
     """Yield every item of a listing, page by page; raise ListingError if it cannot end well.
 
     `fetch(cursor)` returns one decoded page (`None` asks for the first). Items are yielded
     as each page arrives, so a caller may stop early; the checks above apply to every page
     read.
+
+    `read_ahead`: ask for the next page (on another thread, in the caller's context) before
+    yielding this page's items, so what the caller does with them (parsing runs) overlaps
+    the wait for the next page instead of adding to the chain of pages read one after
+    another. Only for a caller that reads every page: one that stops early would have asked
+    for a page it does not read. The same pages are asked for, and every error is raised
+    where it would be without it.
     """
-    cursor: str | None = None
-    seen: set[str] = set()
-    empty = 0
-    for _ in range(MAX_PAGES):
-        page = fetch(cursor)
-        items = _items(page, shape, vendor=vendor, operation=operation)
-        yield from items
+    pages = _Pages(shape, vendor=vendor, operation=operation)
+    if not read_ahead:
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page = fetch(cursor)
+            items = pages.items(page)
+            yield from items
+            cursor = pages.next_cursor(page, items)
+            if cursor is None:
+                return
+        raise pages.too_many()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as ahead:
+        page = fetch(None)
+        for _ in range(MAX_PAGES):
+            items = pages.items(page)
+            failure: ListingError | None = None
+            try:
+                cursor = pages.next_cursor(page, items)
+            except ListingError as error:  # raised after the items, as without read-ahead
+                cursor, failure = None, error
+            following = ahead.submit(in_context(fetch), cursor) if cursor is not None else None
+            yield from items
+            if failure is not None:
+                raise failure
+            if following is None:
+                return
+            page = following.result()
+        raise pages.too_many()
+
+
+class _Pages:
+    """The checks of one listing's pages, and what they remember from page to page."""
+
+    def __init__(self, shape: PageShape, *, vendor: str, operation: str) -> None:
+        self.shape = shape
+        self.vendor = vendor
+        self.operation = operation
+        self.seen: set[str] = set()
+        self.empty = 0  # pages in a row with no items that said there are more
+
+    def items(self, page: object) -> list[Mapping[str, object]]:
+        return _items(page, self.shape, vendor=self.vendor, operation=self.operation)
+
+    def next_cursor(self, page: object, items: list[Mapping[str, object]]) -> str | None:
+        """Return the next page's cursor, None after the last page; raise when it cannot go on."""
+        shape = self.shape
         more = _at(page, shape.has_more)
         if not isinstance(more, bool):
             what = "missing or null" if more is None else describe(more)
             raise ListingError(
                 f"a list page's `{shape.more_name}` is {what}, not a JSON boolean; the listing"
                 " cannot tell whether it is complete",
-                vendor=vendor,
-                operation=operation,
+                vendor=self.vendor,
+                operation=self.operation,
             )
         if not more:
-            return
-        empty = empty + 1 if not items else 0
-        if empty > MAX_EMPTY_PAGES:
+            return None
+        self.empty = self.empty + 1 if not items else 0
+        if self.empty > MAX_EMPTY_PAGES:
             raise ListingError(
-                f"{empty} pages in a row had no items yet said there are more; the listing"
+                f"{self.empty} pages in a row had no items yet said there are more; the listing"
                 " makes no progress",
-                vendor=vendor,
-                operation=operation,
+                vendor=self.vendor,
+                operation=self.operation,
             )
         cursor = _next_cursor(page, items, shape)
-        if cursor is None or cursor in seen:
+        if cursor is None or cursor in self.seen:
             problem = "no next cursor" if cursor is None else "a cursor it sent before"
             raise ListingError(
                 f"pagination ended early: `{shape.more_name}` is true but the page has {problem}",
-                vendor=vendor,
-                operation=operation,
+                vendor=self.vendor,
+                operation=self.operation,
             )
-        seen.add(cursor)
-    raise ListingError(f"more than {MAX_PAGES} pages", vendor=vendor, operation=operation)
+        self.seen.add(cursor)
+        return cursor
+
+    def too_many(self) -> ListingError:
+        return ListingError(
+            f"more than {MAX_PAGES} pages", vendor=self.vendor, operation=self.operation
+        )
 
 
 def _items(
