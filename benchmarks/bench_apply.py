@@ -39,6 +39,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from precompile import compile_trees
+
 KEY = "bench-bland"
 AGENT = "11111111-aaaa-4bbb-8ccc-000000000001"
 CALLS = 5000  # the emulator catalogue's call ids
@@ -197,6 +199,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100 / 100 / 1,000 creates")
     parser.add_argument("--sequential", action="store_true", help="(b): also the 1-thread loop")
     args = parser.parse_args()
+    compile_trees(args.before)
     sizes = (100, 100, 1_000) if args.quick else (1_000, 1_000, 10_000)
     rows = []
     if args.only in (None, "a"):

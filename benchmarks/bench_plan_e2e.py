@@ -56,6 +56,7 @@ from typing import IO
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from precompile import compile_trees  # noqa: E402
 from seeded_emulator import KEYS, PROMPTS  # noqa: E402
 
 ENV = {f"{vendor.upper()}_API_KEY": key for vendor, key in KEYS.items()}
@@ -331,6 +332,7 @@ def main() -> None:
         "--memory", action="store_true", help="the memory cases (100k Bland, 300k mixed)"
     )
     args = parser.parse_args()
+    compile_trees(args.before)
     rows = []
     if args.memory:
         rows.append(memory_case(100_000, args, bland_only=True))

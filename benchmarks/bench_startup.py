@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from precompile import compile_trees
+
 ROOT = str(Path(__file__).resolve().parent.parent)  # this checkout: the "after" side
 EXAMPLES = str(Path(ROOT) / "examples")
 CLI = [sys.executable, "-m", "reconciler.cli"]
@@ -50,6 +52,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--before", help="another checkout to run beside this one")
     args = parser.parse_args()
+    compile_trees(args.before)
     sides: dict[str, str] = (
         {"after": ROOT, "before": args.before} if args.before else {"after": ROOT}
     )
