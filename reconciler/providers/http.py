@@ -26,8 +26,11 @@ Layers, each one concern (as httpx's own client is built):
 from __future__ import annotations
 
 import collections
+import functools
 import logging
+import os
 import random
+import ssl
 import threading
 import time
 import urllib.parse
@@ -331,6 +334,22 @@ def proxy_for(url: str) -> str | None:
     return proxies.get(parts.scheme) or proxies.get("all")
 
 
+def tls_context() -> ssl.SSLContext:
+    """Return the TLS context every vendor's client verifies its server with.
+
+    httpx builds one per client by default, loading the CA bundle each time (about 24 ms on
+    the machine of docs/performance.md: 72 ms of every three-vendor command's start-up).
+    One is shared instead; a context is safe to share between connections and threads. It
+    honours SSL_CERT_FILE and SSL_CERT_DIR as httpx does, and is made again when they change.
+    """
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()  # reads the two variables itself (trust_env)
+
+
 def build_client(
     *,
     base_url: str,
@@ -350,6 +369,7 @@ def build_client(
     """
     inner = transport or deadline_transport(
         httpx.HTTPTransport(
+            verify=tls_context(),
             limits=httpx.Limits(
                 max_connections=max_concurrency, max_keepalive_connections=max_concurrency
             ),
