@@ -16,8 +16,9 @@ lets a look-up stop early only on an order it has observed in the same listing.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,7 @@ from reconciler.secret import scrub
 
 MAX_EMPTY_PAGES = 3  # empty pages in a row that say "more" before the listing fails
 MAX_PAGES = 100_000  # a backstop: each page must bring a new cursor anyway
+AHEAD = 2  # pages a read-ahead walk may have read that its caller has not taken yet
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,12 +65,12 @@ def walk(
     as each page arrives, so a caller may stop early; the checks above apply to every page
     read.
 
-    `read_ahead`: ask for the next page (on another thread, in the caller's context) before
-    yielding this page's items, so what the caller does with them (parsing runs) overlaps
-    the wait for the next page instead of adding to the chain of pages read one after
-    another. Only for a caller that reads every page: one that stops early would have asked
-    for a page it does not read. The same pages are asked for, and every error is raised
-    where it would be without it.
+    `read_ahead`: walk the pages on another thread (in the caller's context) that asks for
+    the next page as soon as it has this one, so what the caller does with the items
+    (parsing runs) overlaps the wait for the next page instead of adding to the chain of
+    pages read one after another. Only for a caller that reads every page: one that stops
+    early may have asked for up to AHEAD pages it does not read. The same pages are asked
+    for, and every error is raised where it would be without it.
     """
     pages = _Pages(shape, vendor=vendor, operation=operation)
     if not read_ahead:
@@ -81,23 +83,59 @@ def walk(
             if cursor is None:
                 return
         raise pages.too_many()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as ahead:
-        page = fetch(None)
-        for _ in range(MAX_PAGES):
-            items = pages.items(page)
-            failure: ListingError | None = None
+    yield from _read_ahead(fetch, pages)
+
+
+def _read_ahead(
+    fetch: Callable[[str | None], object], pages: _Pages
+) -> Iterator[Mapping[str, object]]:
+    """Walk the chain of pages on a thread of its own; hand each page's items to the caller.
+
+    The thread asks for page k+1 as soon as it has read and checked page k: neither the
+    caller's work on page k's items nor a hop through the caller's thread sits between two
+    requests of the chain (a hop waits for the GIL while other vendors' runs are parsed). It
+    runs at most AHEAD pages ahead of the caller and asks for nothing more once the caller
+    stops. Every error is raised in the caller's thread after the items read before it, as
+    the plain walk raises it.
+    """
+    handed: queue.Queue[list[Mapping[str, object]] | BaseException | None] = queue.Queue(AHEAD)
+    stopped = threading.Event()
+
+    def hand(value: list[Mapping[str, object]] | BaseException | None) -> bool:
+        while not stopped.is_set():
             try:
-                cursor = pages.next_cursor(page, items)
-            except ListingError as error:  # raised after the items, as without read-ahead
-                cursor, failure = None, error
-            following = ahead.submit(in_context(fetch), cursor) if cursor is not None else None
-            yield from items
-            if failure is not None:
-                raise failure
-            if following is None:
-                return
-            page = following.result()
-        raise pages.too_many()
+                handed.put(value, timeout=0.05)  # woken at once by the caller's get()
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            cursor: str | None = None
+            for _ in range(MAX_PAGES):
+                page = fetch(cursor)
+                items = pages.items(page)
+                if not hand(items):  # the caller has stopped
+                    return
+                cursor = pages.next_cursor(page, items)  # its errors come after the items
+                if cursor is None:
+                    hand(None)
+                    return
+            hand(pages.too_many())
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            hand(error)
+
+    thread = threading.Thread(target=in_context(produce), name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (got := handed.get()) is not None:
+            if isinstance(got, BaseException):
+                raise got
+            yield from got
+    finally:
+        stopped.set()
+        thread.join()
 
 
 class _Pages:
