@@ -110,10 +110,13 @@ def _arize(client: httpx.Client, task: str) -> int:
     return 1 + _walk(get, next_of)
 
 
-def _client(base_url: str, authorization: str, threads: int) -> httpx.Client:
+def _client(base_url: str, authorization: str, threads: int, timeout_s: float) -> httpx.Client:
     limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
     return httpx.Client(
-        base_url=base_url, headers={"authorization": authorization}, timeout=30.0, limits=limits
+        base_url=base_url,
+        headers={"authorization": authorization},
+        timeout=timeout_s,
+        limits=limits,
     )
 
 
@@ -125,13 +128,18 @@ def walk_all(
     prompts: list[tuple[str, str, str]],
     tasks: list[str],
     threads: int = 8,
+    timeout_s: float = 30.0,
 ) -> dict[str, int]:
-    """Walk every chain, each vendor at once with `threads` workers; return requests per vendor."""
+    """Walk every chain, each vendor at once with `threads` workers; return requests per vendor.
+
+    `timeout_s` per request: seeded_emulator's untimed warm-up gives a large one, since the
+    emulator's first list of 50,000 runs per Adaline prompt builds its caches for a while.
+    """
     base = base_url.rstrip("/")
     clients = {
-        "bland": _client(base, keys["bland"], threads),
-        "adaline": _client(f"{base}/v2", f"Bearer {keys['adaline']}", threads),
-        "arize": _client(base, f"Bearer {keys['arize']}", threads),
+        "bland": _client(base, keys["bland"], threads, timeout_s),
+        "adaline": _client(f"{base}/v2", f"Bearer {keys['adaline']}", threads, timeout_s),
+        "arize": _client(base, f"Bearer {keys['arize']}", threads, timeout_s),
     }
 
     def chains(vendor: str) -> Iterator[Callable[[], int]]:

@@ -66,7 +66,7 @@ def main() -> None:
     with emulator.serve_in_thread(server, poll_interval=0.05) as url:
         started = time.perf_counter()
         prompts = [(p, e, d) for p, (e, d) in PROMPTS.items()]
-        walk_all(url, keys=KEYS, bland=True, prompts=prompts, tasks=tasks)
+        walk_all(url, keys=KEYS, bland=True, prompts=prompts, tasks=tasks, timeout_s=600.0)
         warmed = time.perf_counter() - started
         time.sleep(0.2)  # answers still being counted
         server.faults = emulator.Faults(latency_ms=args.latency_ms)
