@@ -58,6 +58,7 @@ from reconciler.providers.responses import (
     json_data,
     retry_after,
     transport_errors,
+    untrusted_certificate,
 )
 from reconciler.secret import Secret
 
@@ -228,7 +229,12 @@ class RetryTransport(httpx.BaseTransport):
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 self._log(request, attempt, started, f"error={type(exc).__name__}")
                 wait = self._backoff(attempt)
-                if retryable and attempt <= policy.max_retries and self._clock() + wait < end:
+                if (
+                    retryable
+                    and attempt <= policy.max_retries
+                    and self._clock() + wait < end
+                    and untrusted_certificate(exc) is None  # permanent: fail at once
+                ):
                     self._sleep(wait)
                     continue
                 if attempt > 1 and isinstance(exc, httpx.TimeoutException):

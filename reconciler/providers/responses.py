@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -158,6 +159,28 @@ _PERMANENT: tuple[tuple[type[Exception], str], ...] = (
 )
 
 
+CERTIFICATE_FIX = (
+    "if a proxy or an internal CA signs the vendor's certificate, point SSL_CERT_FILE at a"
+    " bundle that holds its CA; otherwise check base_url"
+)
+
+
+def untrusted_certificate(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """Return the certificate failure behind `exc`, if that is what it is.
+
+    A certificate that does not verify will not verify on the next attempt either: it is
+    permanent, not a dropped connection, and retrying it only makes the user wait.
+    """
+    seen: BaseException | None = exc
+    for _ in range(10):  # httpx -> httpcore -> ssl; a cycle cannot hold us
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 @contextmanager
 def transport_errors(*, vendor: str, operation: str) -> Iterator[None]:
     """Turn every httpx exception into the ProviderError family, chained and scrubbed.
@@ -173,6 +196,13 @@ def transport_errors(*, vendor: str, operation: str) -> Iterator[None]:
             f"timed out ({type(exc).__name__}: {exc})", vendor=vendor, operation=operation
         ) from exc
     except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        if (failure := untrusted_certificate(exc)) is not None:
+            reason = failure.verify_message or failure.reason or "certificate verify failed"
+            raise ProviderError(
+                f"the vendor's TLS certificate is not trusted ({reason}); {CERTIFICATE_FIX}",
+                vendor=vendor,
+                operation=operation,
+            ) from exc
         raise TransientProviderError(
             f"connection failed ({type(exc).__name__}: {exc})", vendor=vendor, operation=operation
         ) from exc
