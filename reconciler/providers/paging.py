@@ -72,24 +72,58 @@ def walk(
     early may have asked for up to AHEAD pages it does not read. The same pages are asked
     for, and every error is raised where it would be without it.
     """
-    pages = _Pages(shape, vendor=vendor, operation=operation)
-    if not read_ahead:
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            page = fetch(cursor)
-            items = pages.items(page)
+    chain = _chain(fetch, shape, vendor=vendor, operation=operation)
+    if read_ahead:
+        yield from _read_ahead(chain)
+    else:
+        for items in chain:
             yield from items
-            cursor = pages.next_cursor(page, items)
-            if cursor is None:
-                return
-        raise pages.too_many()
-    yield from _read_ahead(fetch, pages)
 
 
-def _read_ahead(
-    fetch: Callable[[str | None], object], pages: _Pages
-) -> Iterator[Mapping[str, object]]:
-    """Walk the chain of pages on a thread of its own; hand each page's items to the caller.
+def _chain(
+    fetch: Callable[[str | None], object], shape: PageShape, *, vendor: str, operation: str
+) -> Iterator[list[Mapping[str, object]]]:
+    """Yield each page's items, checked; then judge its cursor (its errors come after them)."""
+    cursor: str | None = None
+    seen: set[str] = set()
+    empty = 0
+    for _ in range(MAX_PAGES):
+        page = fetch(cursor)
+        items = _items(page, shape, vendor=vendor, operation=operation)
+        yield items
+        more = _at(page, shape.has_more)
+        if not isinstance(more, bool):
+            what = "missing or null" if more is None else describe(more)
+            raise ListingError(
+                f"a list page's `{shape.more_name}` is {what}, not a JSON boolean; the listing"
+                " cannot tell whether it is complete",
+                vendor=vendor,
+                operation=operation,
+            )
+        if not more:
+            return
+        empty = empty + 1 if not items else 0
+        if empty > MAX_EMPTY_PAGES:
+            raise ListingError(
+                f"{empty} pages in a row had no items yet said there are more; the listing"
+                " makes no progress",
+                vendor=vendor,
+                operation=operation,
+            )
+        cursor = _next_cursor(page, items, shape)
+        if cursor is None or cursor in seen:
+            problem = "no next cursor" if cursor is None else "a cursor it sent before"
+            raise ListingError(
+                f"pagination ended early: `{shape.more_name}` is true but the page has {problem}",
+                vendor=vendor,
+                operation=operation,
+            )
+        seen.add(cursor)
+    raise ListingError(f"more than {MAX_PAGES} pages", vendor=vendor, operation=operation)
+
+
+def _read_ahead(chain: Iterator[list[Mapping[str, object]]]) -> Iterator[Mapping[str, object]]:
+    """Walk `chain` on a thread of its own; hand each page's items to the caller.
 
     The thread asks for page k+1 as soon as it has read and checked page k: neither the
     caller's work on page k's items nor a hop through the caller's thread sits between two
@@ -112,17 +146,10 @@ def _read_ahead(
 
     def produce() -> None:
         try:
-            cursor: str | None = None
-            for _ in range(MAX_PAGES):
-                page = fetch(cursor)
-                items = pages.items(page)
+            for items in chain:
                 if not hand(items):  # the caller has stopped
                     return
-                cursor = pages.next_cursor(page, items)  # its errors come after the items
-                if cursor is None:
-                    hand(None)
-                    return
-            hand(pages.too_many())
+            hand(None)
         except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
             hand(error)
 
@@ -136,58 +163,6 @@ def _read_ahead(
     finally:
         stopped.set()
         thread.join()
-
-
-class _Pages:
-    """The checks of one listing's pages, and what they remember from page to page."""
-
-    def __init__(self, shape: PageShape, *, vendor: str, operation: str) -> None:
-        self.shape = shape
-        self.vendor = vendor
-        self.operation = operation
-        self.seen: set[str] = set()
-        self.empty = 0  # pages in a row with no items that said there are more
-
-    def items(self, page: object) -> list[Mapping[str, object]]:
-        return _items(page, self.shape, vendor=self.vendor, operation=self.operation)
-
-    def next_cursor(self, page: object, items: list[Mapping[str, object]]) -> str | None:
-        """Return the next page's cursor, None after the last page; raise when it cannot go on."""
-        shape = self.shape
-        more = _at(page, shape.has_more)
-        if not isinstance(more, bool):
-            what = "missing or null" if more is None else describe(more)
-            raise ListingError(
-                f"a list page's `{shape.more_name}` is {what}, not a JSON boolean; the listing"
-                " cannot tell whether it is complete",
-                vendor=self.vendor,
-                operation=self.operation,
-            )
-        if not more:
-            return None
-        self.empty = self.empty + 1 if not items else 0
-        if self.empty > MAX_EMPTY_PAGES:
-            raise ListingError(
-                f"{self.empty} pages in a row had no items yet said there are more; the listing"
-                " makes no progress",
-                vendor=self.vendor,
-                operation=self.operation,
-            )
-        cursor = _next_cursor(page, items, shape)
-        if cursor is None or cursor in self.seen:
-            problem = "no next cursor" if cursor is None else "a cursor it sent before"
-            raise ListingError(
-                f"pagination ended early: `{shape.more_name}` is true but the page has {problem}",
-                vendor=self.vendor,
-                operation=self.operation,
-            )
-        self.seen.add(cursor)
-        return cursor
-
-    def too_many(self) -> ListingError:
-        return ListingError(
-            f"more than {MAX_PAGES} pages", vendor=self.vendor, operation=self.operation
-        )
 
 
 def _items(
