@@ -26,11 +26,8 @@ Layers, each one concern (as httpx's own client is built):
 from __future__ import annotations
 
 import collections
-import functools
 import logging
-import os
 import random
-import ssl
 import threading
 import time
 import urllib.parse
@@ -60,6 +57,7 @@ from reconciler.providers.responses import (
     transport_errors,
     untrusted_certificate,
 )
+from reconciler.providers.tls import tls_context
 from reconciler.secret import Secret
 
 __all__ = ["JsonClient", "SecretHeaderAuth", "build_client", "check_response", "gather"]
@@ -338,22 +336,6 @@ def proxy_for(url: str) -> str | None:
         return None
     proxies = urllib.request.getproxies()
     return proxies.get(parts.scheme) or proxies.get("all")
-
-
-def tls_context() -> ssl.SSLContext:
-    """Return the TLS context every vendor's client verifies its server with.
-
-    httpx builds one per client by default, loading the CA bundle each time (about 24 ms on
-    the machine of docs/performance.md: 72 ms of every three-vendor command's start-up).
-    One is shared instead; a context is safe to share between connections and threads. It
-    honours SSL_CERT_FILE and SSL_CERT_DIR as httpx does, and is made again when they change.
-    """
-    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-
-
-@functools.cache
-def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    return httpx.create_ssl_context()  # reads the two variables itself (trust_env)
 
 
 def build_client(

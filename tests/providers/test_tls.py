@@ -1,6 +1,6 @@
 """A vendor over HTTPS: its certificate is verified against the CAs the environment names.
 
-Every vendor's client shares one TLS context (reconciler.providers.http.tls_context: loading
+Every vendor's client shares one TLS context (reconciler.providers.tls: loading
 the CA bundle once, not once per vendor, is part of start-up). These tests hold the shared
 context to what each client's own did: SSL_CERT_FILE is honoured, an untrusted certificate
 is refused at once (not retried) with an error that says what to fix, and a changed
