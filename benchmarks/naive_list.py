@@ -38,76 +38,60 @@ import httpx
 Page = dict[str, object]
 
 
-def _walk(get: Callable[[str | None], Page], next_of: Callable[[Page], str | None]) -> int:
-    """Read one chain of pages; return how many were read."""
+def _walk(
+    client: httpx.Client,
+    path: str,
+    query: dict[str, str | int],
+    cursor_name: str,
+    next_of: Callable[[Page], str | None],
+) -> int:
+    """Read one chain of pages (each asks for the cursor the one before gave); count them."""
     cursor: str | None = None
     pages = 0
     while True:
-        page = get(cursor)
+        params = query if cursor is None else {**query, cursor_name: cursor}
+        answer = client.get(path, params=params)
+        answer.raise_for_status()
         pages += 1
-        cursor = next_of(page)
+        cursor = next_of(answer.json())
         if cursor is None:
             return pages
 
 
 def _bland(client: httpx.Client) -> int:
-    def get(cursor: str | None) -> Page:
-        params: dict[str, str | int] = {"limit": 100}
-        if cursor is not None:
-            params["starting_after"] = cursor
-        answer = client.get("/v1/evals/runs", params=params)
-        answer.raise_for_status()
-        data: Page = answer.json()["data"]
-        return data
-
     def next_of(page: Page) -> str | None:
-        if not page["has_more"]:
+        data = page["data"]
+        assert isinstance(data, dict)
+        if not data["has_more"]:
             return None
-        items = page["data"]
-        assert isinstance(items, list)
-        return str(page.get("next_cursor") or items[-1]["id"])
+        return str(data.get("next_cursor") or data["data"][-1]["id"])
 
-    return _walk(get, next_of)
+    return _walk(client, "/v1/evals/runs", {"limit": 100}, "starting_after", next_of)
 
 
 def _adaline(client: httpx.Client, prompt: str, evaluator: str, dataset: str) -> int:
     query: dict[str, str | int] = {"limit": 200, "sort": "createdAt:desc"}
     query |= {"evaluatorId": evaluator, "datasetId": dataset}
-    path = f"/prompts/{quote(prompt, safe='')}/evaluations"
-
-    def get(cursor: str | None) -> Page:
-        answer = client.get(path, params=query if cursor is None else {**query, "cursor": cursor})
-        answer.raise_for_status()
-        page: Page = answer.json()
-        return page
 
     def next_of(page: Page) -> str | None:
         pagination = page["pagination"]
         assert isinstance(pagination, dict)
         return str(pagination["nextCursor"]) if pagination["hasMore"] else None
 
-    return _walk(get, next_of)
+    path = f"/prompts/{quote(prompt, safe='')}/evaluations"
+    return _walk(client, path, query, "cursor", next_of)
 
 
 def _arize(client: httpx.Client, task: str) -> int:
     path = f"/v2/tasks/{quote(task, safe='')}"
     client.get(path).raise_for_status()
 
-    def get(cursor: str | None) -> Page:
-        params: dict[str, str | int] = {"limit": 100}
-        if cursor is not None:
-            params["cursor"] = cursor
-        answer = client.get(f"{path}/runs", params=params)
-        answer.raise_for_status()
-        page: Page = answer.json()
-        return page
-
     def next_of(page: Page) -> str | None:
         pagination = page["pagination"]
         assert isinstance(pagination, dict)
         return str(pagination["next_cursor"]) if pagination["has_more"] else None
 
-    return 1 + _walk(get, next_of)
+    return 1 + _walk(client, f"{path}/runs", {"limit": 100}, "cursor", next_of)
 
 
 def _client(base_url: str, authorization: str, threads: int, timeout_s: float) -> httpx.Client:
